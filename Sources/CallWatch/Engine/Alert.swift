@@ -1,0 +1,64 @@
+import Foundation
+
+/// A fired rule (SPEC §4). Its `id` is derived from the rule, the key and the event that completed it, so
+/// evaluating the same events again (replay, crash recovery) yields the same id: a natural idempotency key.
+public struct Alert: Sendable {
+    public var id: String
+    public var rule: String
+    public var description: String
+    /// `by` field → value, in `by` order.
+    public var key: [(field: String, value: String)]
+    public var count: Int
+    public var match: String?
+    public var firstAt: Date
+    public var lastAt: Date
+    public var firedAt: Date
+    public var events: [CallEvent]
+
+    /// `destination=+62…`, fields joined with `,`.
+    public var keyText: String {
+        key.map { "\($0.field)=\($0.value)" }.joined(separator: ",")
+    }
+
+    /// The alert JSON of SPEC §4, fields in a stable order.
+    public var json: JSONValue {
+        .object(
+            JSONObject([
+                ("id", .string(id)),
+                ("rule", .string(rule)),
+                ("description", .string(description)),
+                ("key", .object(JSONObject(key.map { ($0.field, .string($0.value)) }))),
+                ("count", .number(Double(count))),
+                ("match", match.map(JSONValue.string) ?? .null),
+                ("firstAt", .string(Timestamp.format(firstAt))),
+                ("lastAt", .string(Timestamp.format(lastAt))),
+                ("firedAt", .string(Timestamp.format(firedAt))),
+                ("events", .array(events.map(\.payloadJSON))),
+            ])
+        )
+    }
+
+    public var jsonString: String { JSONWriter.string(json) }
+
+    /// A stable id: FNV-1a (128 bits as two 64-bit lanes) over rule, key and the completing event's identity,
+    /// printed in UUID form.
+    static func makeID(rule: String, key: String, eventIdentity: String) -> String {
+        var first: UInt64 = 0xcbf2_9ce4_8422_2325
+        var second: UInt64 = 0x8422_2325_cbf2_9ce4
+        for byte in "\(rule)\u{0}\(key)\u{0}\(eventIdentity)".utf8 {
+            first = (first ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+            second = (second ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+            second = second ^ (second >> 29)
+        }
+        let hex = String(first, radix: 16).leftPadded(16) + String(second, radix: 16).leftPadded(16)
+        let chars = Array(hex)
+        return String(chars[0..<8]) + "-" + String(chars[8..<12]) + "-" + String(chars[12..<16]) + "-"
+            + String(chars[16..<20]) + "-" + String(chars[20..<32])
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+
+/// The state of one rule: per-key windows, sequences and cooldowns, swept once they can no longer fire.
+struct RuleRuntime: Sendable {
+    struct KeyState: Sendable {
+        var window: WindowState?
+        var sequence: SequenceState?
+        var cooldown: CooldownState?
+
+        var expiresAt: Date {
+            [window?.expiresAt, sequence?.expiresAt, cooldown?.expiresAt].compactMap { $0 }.max() ?? .distantPast
+        }
+    }
+
+    let rule: Rule
+    var states: [[String]: KeyState] = [:]
+    private var sweepThreshold = 1024
+    private var nextSweep = Date.distantPast
+
+    init(rule: Rule) {
+        self.rule = rule
+    }
+
+    func keyValues(for event: CallEvent) -> [String] {
+        rule.by.map { event[$0]?.stringValue ?? "" }
+    }
+
+    func newKeyState() -> KeyState {
+        KeyState(
+            window: rule.window.map { WindowState(count: $0.count, within: $0.within) },
+            sequence: rule.sequence.map { SequenceState(within: $0.within) },
+            cooldown: rule.cooldown > .zero ? CooldownState(cooldown: rule.cooldown) : nil
+        )
+    }
+
+    enum Outcome {
+        case none
+        case fired(Alert)
+        case suppressed(Alert)
+    }
+
+    /// Feeds one matching event.
+    mutating func apply(_ event: CallEvent, at now: Date) -> Outcome {
+        sweepIfDue(at: now)
+        let values = keyValues(for: event)
+        let keyed = rule.isStateful
+        var state = keyed ? (states.removeValue(forKey: values) ?? newKeyState()) : newKeyState()
+        defer { if keyed { states[values] = state } }
+
+        var events: [CallEvent]
+        var firstAt = now
+        var match: String?
+        if state.window != nil {
+            guard let completed = state.window!.append(event, at: now) else { return .none }
+            events = completed.map(\.event)
+            firstAt = completed[0].time
+        } else if let sequence = rule.sequence {
+            guard let text = event[sequence.field]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines),
+                !text.isEmpty,
+                let result = state.sequence!.append(text, event: event, at: now, pattern: sequence.pattern)
+            else { return .none }
+            match = result.match
+            events = result.events
+            firstAt = result.firstAt
+        } else {
+            events = [event]
+        }
+        let key = zip(rule.by, values).map { ($0.description, $1) }
+        let alert = Alert(
+            id: Alert.makeID(
+                rule: rule.name, key: values.joined(separator: "\u{1}"), eventIdentity: event.identity
+            ),
+            rule: rule.name, description: rule.description, key: key, count: events.count, match: match,
+            firstAt: firstAt, lastAt: now, firedAt: now, events: events
+        )
+        if state.cooldown != nil, state.cooldown!.decide(at: now) == .suppress {
+            return .suppressed(alert)
+        }
+        return .fired(alert)
+    }
+
+    /// The call of `event` disconnected: drop its buffered digits.
+    mutating func dropSequence(for event: CallEvent) {
+        guard rule.sequence != nil else { return }
+        let values = keyValues(for: event)
+        guard var state = states[values], let sequence = state.sequence, !sequence.isEmpty else { return }
+        if let callId = sequence.callId, case .string(let disconnected) = event[.callId], callId != disconnected {
+            return
+        }
+        state.sequence!.drop()
+        states[values] = state
+    }
+
+    /// Removes keys that can no longer fire. Amortised: runs when the map doubled or a horizon passed.
+    mutating func sweepIfDue(at now: Date) {
+        guard states.count >= sweepThreshold || now >= nextSweep else { return }
+        sweep(at: now)
+    }
+
+    mutating func sweep(at now: Date) {
+        states = states.filter { $0.value.expiresAt >= now }
+        sweepThreshold = max(1024, states.count * 2)
+        nextSweep = now.addingTimeInterval(max(1, rule.stateHorizon.seconds))
+    }
+}

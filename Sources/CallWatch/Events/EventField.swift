@@ -1,0 +1,84 @@
+/// The fields callwatch knows by name: 8x8's documented Call Status and Session Summary fields, the envelope's
+/// fields and the derived `dtmf`. Each has a slot in `CallEvent`, so a rule reads it without a lookup.
+public enum EventField: Int, CaseIterable, Sendable {
+    case namespace, eventType, description
+    case eventId, callId, sessionId, subAccountId, callStatus, callDirection, callType
+    case source, destination, sourceFormat, destinationFormat, sourceCountryCode, destinationCountryCode
+    case sourceRefId, destinationRefId, callDuration, eventData, sipCode, timestamp
+    case sessionStatus, startTime, endTime, lastAction, callCount, details
+    case dtmf
+
+    public var name: String {
+        switch self {
+        case .namespace: "namespace"
+        case .eventType: "eventType"
+        case .description: "description"
+        case .eventId: "eventId"
+        case .callId: "callId"
+        case .sessionId: "sessionId"
+        case .subAccountId: "subAccountId"
+        case .callStatus: "callStatus"
+        case .callDirection: "callDirection"
+        case .callType: "callType"
+        case .source: "source"
+        case .destination: "destination"
+        case .sourceFormat: "sourceFormat"
+        case .destinationFormat: "destinationFormat"
+        case .sourceCountryCode: "sourceCountryCode"
+        case .destinationCountryCode: "destinationCountryCode"
+        case .sourceRefId: "sourceRefId"
+        case .destinationRefId: "destinationRefId"
+        case .callDuration: "callDuration"
+        case .eventData: "eventData"
+        case .sipCode: "sipCode"
+        case .timestamp: "timestamp"
+        case .sessionStatus: "sessionStatus"
+        case .startTime: "startTime"
+        case .endTime: "endTime"
+        case .lastAction: "lastAction"
+        case .callCount: "callCount"
+        case .details: "details"
+        case .dtmf: "dtmf"
+        }
+    }
+
+    /// Envelope fields live outside `payload`.
+    public var isEnvelope: Bool { self == .namespace || self == .eventType || self == .description }
+
+    public static let byName: [String: EventField] = Dictionary(
+        uniqueKeysWithValues: allCases.map { ($0.name, $0) }
+    )
+
+    /// Payload fields by name: the ones a payload member can fill.
+    static let payloadByName: [String: EventField] = byName.filter { !$0.value.isEnvelope && $0.value != .dtmf }
+}
+
+/// Where a rule or template reads a value: a known slot, or a dotted path into the payload's (then the
+/// envelope's) extra members. Resolved once when the rules load.
+public enum FieldPath: Sendable, Hashable, CustomStringConvertible {
+    case known(EventField)
+    case path([String])
+
+    public init(_ name: String) {
+        if let field = EventField.byName[name] {
+            self = .known(field)
+        } else {
+            self = .path(name.split(separator: ".", omittingEmptySubsequences: false).map(String.init))
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .known(let field): field.name
+        case .path(let components): components.joined(separator: ".")
+        }
+    }
+
+    /// True when the path names something callwatch documents (a known field, or a path below one).
+    public var isDocumented: Bool {
+        switch self {
+        case .known: true
+        case .path(let components): EventField.byName[components[0]] != nil
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+
+/// `callwatch replay`: evaluates recorded events in order with each event's timestamp as the clock.
+public struct Replay {
+    public var engine: Engine
+    /// Time of the last event, used for an event without a timestamp.
+    var clock: Date?
+
+    public init(ruleSet: RuleSet) {
+        self.engine = Engine(ruleSet: ruleSet)
+    }
+
+    /// One problem with an input line, printed as `FILE:LINE: error: …`.
+    public struct LineError: Error, CustomStringConvertible {
+        public var file: String
+        public var line: Int
+        public var message: String
+        public var description: String { "\(file):\(line): error: \(message)" }
+    }
+
+    /// Evaluates every event of a file; bad lines come back as errors, the rest is processed.
+    public mutating func run(
+        data: [UInt8],
+        file: String,
+        onAlert: (Alert) async -> Void,
+        onError: (LineError) -> Void
+    ) async {
+        for entry in EventFile.entries(in: data) {
+            switch entry.result {
+            case .failure(let error):
+                onError(LineError(file: file, line: entry.line, message: error.description))
+            case .success(let event):
+                let now = event.timestamp ?? clock ?? Date()
+                clock = now
+                for alert in engine.evaluate(event, at: now).fired { await onAlert(alert) }
+            }
+        }
+    }
+
+    /// The text form of an alert: `FIRED_AT RULE KEY count=N [match=M] id=ID`.
+    public static func line(for alert: Alert) -> String {
+        var parts = [Timestamp.format(alert.firedAt), alert.rule]
+        if !alert.key.isEmpty { parts.append(alert.keyText) }
+        parts.append("count=\(alert.count)")
+        if let match = alert.match { parts.append("match=\(match)") }
+        parts.append("id=\(alert.id)")
+        return parts.joined(separator: " ")
+    }
+}

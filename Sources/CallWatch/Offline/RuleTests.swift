@@ -1,0 +1,189 @@
+import Foundation
+import Yams
+
+/// `callwatch test`: rule unit tests in the style of `promtool test rules` (SPEC §2).
+public struct RuleTests {
+    public struct Expectation: Sendable {
+        public var rule: String?
+        public var key: [String: String]?
+        public var count: Int?
+        public var match: String?
+
+        func matches(_ alert: Alert) -> Bool {
+            if let rule, rule != alert.rule { return false }
+            if let key {
+                guard key.count == alert.key.count else { return false }
+                for (field, value) in alert.key where key[field] != value { return false }
+            }
+            if let count, count != alert.count { return false }
+            if let match, match != alert.match { return false }
+            return true
+        }
+
+        var description: String {
+            var parts: [String] = []
+            if let rule { parts.append("rule=\(rule)") }
+            if let key { parts.append("key={" + key.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: ",") + "}") }
+            if let count { parts.append("count=\(count)") }
+            if let match { parts.append("match=\(match)") }
+            return parts.joined(separator: " ")
+        }
+    }
+
+    public struct Case: Sendable {
+        public var name: String
+        public var events: [(time: Date, event: CallEvent)]
+        public var expected: [Expectation]
+    }
+
+    public struct Outcome: Sendable {
+        public var name: String
+        public var failure: String?
+        public var line: String { failure.map { "FAIL \(name): \($0)" } ?? "PASS \(name)" }
+    }
+
+    public var ruleSet: RuleSet
+    public var cases: [Case]
+
+    /// Loads a test file and the rules it names. Problems come back as diagnostics against the test file (or
+    /// the rules file).
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(RulesError) -> RuleTests
+    {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw RulesError(diagnostics: [
+                Diagnostic(file: path, line: 1, column: 1, severity: .error, message: "cannot read the file: \(error)")
+            ])
+        }
+        var reader = YAMLReader(file: path, environment: environment)
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw RulesError(diagnostics: [RulesLoader.yamlDiagnostic(error, path: path)])
+        } catch {
+            throw RulesError(diagnostics: [Diagnostic(file: path, line: 1, column: 1, severity: .error, message: "\(error)")])
+        }
+        guard let root, let top = reader.mapping(root, allowed: ["config", "start", "tests"], what: "a test file") else {
+            reader.error(nil, "a test file is a mapping with 'config' and 'tests'")
+            throw RulesError(diagnostics: reader.diagnostics)
+        }
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        let configPath = top["config"].flatMap { reader.string($0, what: "config") } ?? "rules.yaml"
+        let resolved = configPath.hasPrefix("/") ? configPath : directory.appendingPathComponent(configPath).path
+        var start = Date()
+        if let node = top["start"], let text = reader.string(node, what: "start") {
+            if let date = Timestamp.parse(text) { start = date } else { reader.error(node, "invalid start time '\(text)'") }
+        }
+        var cases: [Case] = []
+        if let tests = top["tests"]?.sequence {
+            for (offset, node) in tests.enumerated() {
+                if let testCase = loadCase(node, number: offset + 1, start: start, reader: &reader) { cases.append(testCase) }
+            }
+        } else {
+            reader.error(top["tests"] ?? root, "'tests' must be a list of test cases")
+        }
+        if reader.hasErrors { throw RulesError(diagnostics: reader.diagnostics) }
+        let ruleSet = try RulesLoader.load(path: resolved, environment: environment)
+        return RuleTests(ruleSet: ruleSet, cases: cases)
+    }
+
+    static func loadCase(_ node: Node, number: Int, start: Date, reader: inout YAMLReader) -> Case? {
+        guard let entries = reader.mapping(node, allowed: ["name", "events", "expect", "none"], what: "a test case") else {
+            return nil
+        }
+        let name = entries["name"].flatMap { reader.string($0, what: "name") } ?? "case \(number)"
+        var events: [(Date, CallEvent)] = []
+        for (offset, eventNode) in (entries["events"]?.sequence.map(Array.init) ?? []).enumerated() {
+            guard case .object(var object) = reader.json(eventNode) else {
+                reader.error(eventNode, "an event is a mapping (a bare payload or an envelope)")
+                continue
+            }
+            var time = start
+            if let at = object["at"] {
+                object["at"] = nil
+                if let text = at.stringValue, let offset = Units.duration(text) {
+                    time = start.addingTimeInterval(offset.seconds)
+                } else {
+                    reader.error(eventNode, "invalid 'at' offset; use a duration such as 90s or 2m")
+                }
+            }
+            var payload = object["payload"]?.objectValue ?? object
+            if case .string(let text) = payload["timestamp"], let stamped = Timestamp.parse(text) {
+                time = stamped
+            } else {
+                payload["timestamp"] = .string(Timestamp.format(time))
+            }
+            if payload["eventId"] == nil, payload["sessionStatus"] == nil {
+                payload["eventId"] = .string("test-\(number)-\(offset + 1)")
+            }
+            if object["payload"] != nil { object["payload"] = .object(payload) } else { object = payload }
+            do {
+                events.append((time, try CallEvent(json: .object(object), allowBare: true)))
+            } catch {
+                reader.error(eventNode, "invalid event: \(error)")
+            }
+        }
+        var expected: [Expectation] = []
+        if let expectNode = entries["expect"] {
+            guard let list = expectNode.sequence else {
+                reader.error(expectNode, "'expect' is a list of alerts ([] for none)")
+                return nil
+            }
+            for item in list {
+                guard let fields = reader.mapping(item, allowed: ["rule", "key", "count", "match"], what: "an expected alert")
+                else { continue }
+                var expectation = Expectation()
+                expectation.rule = fields["rule"].flatMap { reader.string($0, what: "rule") }
+                expectation.count = fields["count"].flatMap { reader.int($0, what: "count", range: 0...1_000_000) }
+                expectation.match = fields["match"].flatMap { reader.string($0, what: "match") }
+                if let keyNode = fields["key"], let keyFields = reader.mapping(keyNode, allowed: nil, what: "key") {
+                    var key: [String: String] = [:]
+                    for (field, _, value) in keyFields.entries { key[field] = reader.json(value).stringValue ?? "" }
+                    expectation.key = key
+                }
+                expected.append(expectation)
+            }
+        } else if entries["none"].flatMap({ reader.bool($0, what: "none") }) != true {
+            reader.error(node, "test case '\(name)' needs 'expect' (a list, [] for no alert) or 'none: true'")
+        }
+        return Case(name: name, events: events, expected: expected)
+    }
+
+    /// Runs every case from empty state.
+    public func run() -> [Outcome] {
+        cases.map { testCase in
+            var engine = Engine(ruleSet: ruleSet)
+            var fired: [Alert] = []
+            for (time, event) in testCase.events { fired += engine.evaluate(event, at: time).fired }
+            return Outcome(name: testCase.name, failure: Self.compare(expected: testCase.expected, fired: fired))
+        }
+    }
+
+    /// nil when the fired alerts are exactly the expected ones (in any order).
+    static func compare(expected: [Expectation], fired: [Alert]) -> String? {
+        var unmatched = fired
+        var missing: [Expectation] = []
+        for expectation in expected {
+            if let index = unmatched.firstIndex(where: expectation.matches) {
+                unmatched.remove(at: index)
+            } else {
+                missing.append(expectation)
+            }
+        }
+        guard !missing.isEmpty || !unmatched.isEmpty else { return nil }
+        var parts = ["expected \(expected.count) alert(s), got \(fired.count)"]
+        if !missing.isEmpty { parts.append("missing: " + missing.map { "[\($0.description)]" }.joined(separator: " ")) }
+        if !unmatched.isEmpty {
+            parts.append(
+                "unexpected: "
+                    + unmatched.map { "[rule=\($0.rule) key={\($0.keyText)} count=\($0.count)\($0.match.map { " match=\($0)" } ?? "")]" }
+                    .joined(separator: " ")
+            )
+        }
+        return parts.joined(separator: "; ")
+    }
+}

@@ -1,0 +1,42 @@
+/// A compiled rule: what `when` selects, how state splits (`by`), what fires (`window`, `sequence`), how often
+/// (`cooldown`), and what happens (`actions`).
+public struct Rule: Sendable {
+    public struct Window: Sendable, Equatable {
+        public var count: Int
+        public var within: Duration
+    }
+
+    public struct Sequence: Sendable {
+        public var field: FieldPath
+        public var pattern: CompiledRegex
+        public var within: Duration
+    }
+
+    public var name: String
+    public var description: String
+    public var predicate: Predicate
+    public var by: [FieldPath]
+    public var window: Window?
+    public var sequence: Sequence?
+    public var cooldown: Duration
+    public var actions: [ActionSpec]
+    /// Line of the rule in its file, for messages.
+    public var line: Int
+
+    /// Everything that shapes a rule's state: state survives a reload only when this is unchanged.
+    public var stateSignature: String {
+        var parts = ["by=" + by.map(\.description).joined(separator: ",")]
+        if let window { parts.append("window=\(window.count)/\(window.within)") }
+        if let sequence { parts.append("sequence=\(sequence.field)/\(sequence.pattern.pattern)/\(sequence.within)") }
+        parts.append("cooldown=\(cooldown)")
+        return parts.joined(separator: ";")
+    }
+
+    /// How long a key's state can matter after its last event: beyond this it can no longer fire.
+    public var stateHorizon: Duration {
+        max(window?.within ?? .zero, sequence?.within ?? .zero, cooldown)
+    }
+
+    /// True when the rule keeps per-key state at all.
+    public var isStateful: Bool { window != nil || sequence != nil || cooldown > .zero }
+}

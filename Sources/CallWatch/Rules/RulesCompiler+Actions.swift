@@ -1,0 +1,136 @@
+import Logging
+import Yams
+
+extension RulesCompiler {
+    mutating func compileAction(_ node: Node, defaults: RuleSet.Defaults, context: String) -> ActionSpec? {
+        let kinds = ["log", "exec", "http"]
+        guard let entries = reader.mapping(node, allowed: kinds, what: "an action", context: context) else { return nil }
+        guard entries.entries.count == 1, let (kind, _, value) = entries.entries.first else {
+            reader.error(node, "an action is exactly one of log, exec or http\(context)")
+            return nil
+        }
+        switch kind {
+        case "log": return compileLog(value, context: context).map(ActionSpec.log)
+        case "exec": return compileExec(value, defaults: defaults, context: context).map(ActionSpec.exec)
+        default: return compileHTTP(value, defaults: defaults, context: context).map(ActionSpec.http)
+        }
+    }
+
+    mutating func compileLog(_ node: Node, context: String) -> LogAction? {
+        if node.scalar != nil {
+            return reader.template(node, what: "log", context: context).map { LogAction(level: .warning, message: $0) }
+        }
+        guard let entries = reader.mapping(node, allowed: ["level", "message"], what: "log", context: context) else {
+            return nil
+        }
+        var level = Logger.Level.warning
+        if let value = entries["level"], let text = reader.string(value, what: "log.level", context: context) {
+            if let parsed = Logger.Level(rawValue: text.lowercased()) {
+                level = parsed
+            } else {
+                reader.error(value, "unknown log level '\(text)'\(context)" + Suggestion.hint(for: text, in: RulesLoader.logLevels))
+            }
+        }
+        let message: Template?
+        if let value = entries["message"] {
+            message = reader.template(value, what: "log.message", context: context)
+        } else {
+            message = try? Template("{{rule.name}} fired for {{alert.key}} ({{alert.count}} events)")
+        }
+        return message.map { LogAction(level: level, message: $0) }
+    }
+
+    mutating func compileExec(_ node: Node, defaults: RuleSet.Defaults, context: String) -> ExecAction? {
+        let keys = ["command", "env", "stdin", "timeout", "retries", "workdir"]
+        guard let entries = reader.mapping(node, allowed: keys, what: "exec", context: context) else { return nil }
+        guard let commandNode = entries["command"] else {
+            reader.error(node, "exec needs a command (an argv list)\(context)")
+            return nil
+        }
+        guard let list = commandNode.sequence, !list.isEmpty else {
+            reader.error(commandNode, "exec.command must be a non-empty list: argv, never run through a shell\(context)")
+            return nil
+        }
+        let command = list.compactMap { reader.template($0, what: "exec.command", context: context) }
+        var env: [(String, Template)] = []
+        if let value = entries["env"], let vars = reader.mapping(value, allowed: nil, what: "exec.env", context: context) {
+            for (name, _, valueNode) in vars.entries {
+                if let template = reader.template(valueNode, what: "exec.env.\(name)", context: context) {
+                    env.append((name, template))
+                }
+            }
+        }
+        var stdin = ExecAction.Stdin.alert
+        if let value = entries["stdin"], let text = reader.string(value, what: "exec.stdin", context: context) {
+            if let parsed = ExecAction.Stdin(rawValue: text) { stdin = parsed } else {
+                reader.error(value, "exec.stdin is 'alert' or 'none'\(context)")
+            }
+        }
+        let timeout = entries["timeout"].flatMap { reader.duration($0, what: "exec.timeout", context: context) }
+        let retries = entries["retries"].flatMap { reader.int($0, what: "exec.retries", range: 0...100, context: context) }
+        let workdir = entries["workdir"].flatMap { reader.string($0, what: "exec.workdir", context: context) }
+        guard command.count == list.count else { return nil }
+        return ExecAction(
+            command: command, env: env, stdin: stdin, timeout: timeout ?? defaults.execTimeout,
+            retries: retries ?? defaults.execRetries, workdir: workdir
+        )
+    }
+
+    mutating func compileHTTP(_ node: Node, defaults: RuleSet.Defaults, context: String) -> HTTPAction? {
+        let keys = ["url", "method", "headers", "json", "body", "timeout", "retries"]
+        guard let entries = reader.mapping(node, allowed: keys, what: "http", context: context) else { return nil }
+        guard let urlNode = entries["url"] else {
+            reader.error(node, "http needs a url\(context)")
+            return nil
+        }
+        let url = reader.template(urlNode, what: "http.url", context: context)
+        if let url, url.isConstant, !(url.source.hasPrefix("http://") || url.source.hasPrefix("https://")) {
+            reader.error(urlNode, "http.url must start with http:// or https://\(context)")
+        }
+        var method = "POST"
+        if let value = entries["method"], let text = reader.string(value, what: "http.method", context: context) {
+            method = text.uppercased()
+        }
+        var headers: [(String, Template)] = []
+        if let value = entries["headers"],
+            let map = reader.mapping(value, allowed: nil, what: "http.headers", context: context)
+        {
+            for (name, _, valueNode) in map.entries {
+                if let template = reader.template(valueNode, what: "http.headers.\(name)", context: context) {
+                    headers.append((name, template))
+                }
+            }
+        }
+        var body = HTTPAction.Body.alert
+        if entries.has("json"), entries.has("body") {
+            reader.error(entries.keyNode("body"), "http takes 'json' or 'body', not both\(context)")
+        } else if let value = entries["json"] {
+            body = .json(jsonTemplate(value, context: context))
+        } else if let value = entries["body"], let template = reader.template(value, what: "http.body", context: context) {
+            body = .raw(template)
+        }
+        let timeout = entries["timeout"].flatMap { reader.duration($0, what: "http.timeout", context: context) }
+        let retries = entries["retries"].flatMap { reader.int($0, what: "http.retries", range: 0...100, context: context) }
+        guard let url else { return nil }
+        return HTTPAction(
+            url: url, method: method, headers: headers, body: body, timeout: timeout ?? defaults.httpTimeout,
+            retries: retries ?? defaults.httpRetries
+        )
+    }
+
+    mutating func jsonTemplate(_ node: Node, context: String) -> JSONTemplate {
+        switch node {
+        case .scalar(let scalar) where scalar.tag.kind == .str:
+            if scalar.string.contains("{{"), let template = reader.template(node, what: "http.json", context: context) {
+                return .string(template)
+            }
+            return .literal(reader.json(node, context: context))
+        case .sequence(let sequence):
+            return .array(sequence.map { jsonTemplate($0, context: context) })
+        case .mapping(let mapping):
+            return .object(mapping.map { ($0.key.scalar?.string ?? "", jsonTemplate($0.value, context: context)) })
+        default:
+            return .literal(reader.json(node, context: context))
+        }
+    }
+}

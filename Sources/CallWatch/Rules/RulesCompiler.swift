@@ -1,0 +1,254 @@
+import Logging
+import Yams
+
+/// Compiles a rules document node by node. Keeps going after an error so one run reports every problem.
+struct RulesCompiler {
+    var reader: YAMLReader
+    let path: String
+
+    init(reader: YAMLReader, path: String) {
+        self.reader = reader
+        self.path = path
+    }
+
+    mutating func compile(_ root: Node) -> RuleSet? {
+        guard let top = reader.mapping(root, allowed: RulesLoader.topKeys, what: "the top level") else {
+            return nil
+        }
+        if let version = top["version"] {
+            if reader.string(version, what: "version") != "1" {
+                reader.error(version, "unsupported version; this callwatch reads version 1")
+            }
+        } else {
+            reader.warning(root, "no 'version'; assuming version 1 (add 'version: 1')")
+        }
+        var server = ServerConfig()
+        if let node = top["server"] { compileServer(node, into: &server) }
+        var state = RuleSet.StateConfig(path: "./callwatch.db", retention: .seconds(7 * 86400))
+        if let node = top["state"], let entries = reader.mapping(node, allowed: ["path", "retention"], what: "state") {
+            if let value = entries["path"], let text = reader.string(value, what: "state.path") { state.path = text }
+            if let value = entries["retention"], let duration = reader.duration(value, what: "state.retention") {
+                state.retention = duration
+            }
+        }
+        var defaults = RuleSet.Defaults()
+        if let node = top["defaults"] { compileDefaults(node, into: &defaults) }
+        var rules: [Rule] = []
+        if let node = top["rules"] {
+            if let sequence = node.sequence {
+                var seen: [String: Int] = [:]
+                for element in sequence {
+                    guard let rule = compileRule(element, defaults: defaults) else { continue }
+                    if let line = seen[rule.name] {
+                        reader.error(element, "duplicate rule name '\(rule.name)' (first defined on line \(line))")
+                    }
+                    seen[rule.name] = rule.line
+                    rules.append(rule)
+                }
+                if sequence.isEmpty { reader.warning(node, "no rules: nothing will ever fire") }
+            } else {
+                reader.error(node, "rules must be a list of rules")
+            }
+        } else {
+            reader.warning(root, "no 'rules': nothing will ever fire")
+        }
+        return RuleSet(path: path, server: server, state: state, defaults: defaults, rules: rules, warnings: [])
+    }
+
+    mutating func compileServer(_ node: Node, into server: inout ServerConfig) {
+        guard let entries = reader.mapping(node, allowed: RulesLoader.serverKeys, what: "server") else { return }
+        if let value = entries["listen"], let text = reader.string(value, what: "server.listen") {
+            if let (host, port) = ServerConfig.parseListen(text) {
+                server.host = host
+                server.port = port
+            } else {
+                reader.error(value, "invalid listen address '\(text)'; use HOST:PORT, e.g. 127.0.0.1:8080")
+            }
+        }
+        if let value = entries["path"], let text = reader.string(value, what: "server.path") {
+            if text.hasPrefix("/") { server.path = text } else { reader.error(value, "server.path must start with '/'") }
+        }
+        if let value = entries["max_body"], let size = reader.size(value, what: "server.max_body") {
+            server.maxBody = size
+        }
+        if let value = entries["trust_forwarded"], let flag = reader.bool(value, what: "server.trust_forwarded") {
+            server.trustForwarded = flag
+        }
+        if let value = entries["allow"], let blocks = reader.strings(value, what: "server.allow") {
+            for (text, element) in blocks {
+                if let cidr = CIDR(text) { server.allow.append(cidr) } else {
+                    reader.error(element, "invalid address block '\(text)' in server.allow; use CIDR, e.g. 10.0.0.0/8")
+                }
+            }
+        }
+        if let value = entries["auth"] { server.auth = compileAuth(value) }
+    }
+
+    mutating func compileAuth(_ node: Node) -> ServerConfig.Auth? {
+        let modes = ["authorization", "basic", "header"]
+        guard let entries = reader.mapping(node, allowed: modes, what: "server.auth") else { return nil }
+        guard entries.entries.count == 1, let (mode, _, value) = entries.entries.first else {
+            reader.error(node, "server.auth takes exactly one of authorization, basic or header")
+            return nil
+        }
+        switch mode {
+        case "authorization":
+            guard let text = reader.string(value, what: "server.auth.authorization") else { return nil }
+            if text.isEmpty { reader.error(value, "server.auth.authorization is empty") }
+            return .authorization(text)
+        case "basic":
+            guard let fields = reader.mapping(value, allowed: ["username", "password"], what: "server.auth.basic"),
+                let userNode = fields["username"], let passwordNode = fields["password"]
+            else {
+                reader.error(value, "server.auth.basic needs username and password")
+                return nil
+            }
+            guard let username = reader.string(userNode, what: "username"),
+                let password = reader.string(passwordNode, what: "password")
+            else { return nil }
+            return .basic(username: username, password: password)
+        default:
+            guard let fields = reader.mapping(value, allowed: ["name", "value"], what: "server.auth.header"),
+                let nameNode = fields["name"], let valueNode = fields["value"]
+            else {
+                reader.error(value, "server.auth.header needs name and value")
+                return nil
+            }
+            guard let name = reader.string(nameNode, what: "header name"),
+                let secret = reader.string(valueNode, what: "header value")
+            else { return nil }
+            return .header(name: name, value: secret)
+        }
+    }
+
+    mutating func compileDefaults(_ node: Node, into defaults: inout RuleSet.Defaults) {
+        guard let entries = reader.mapping(node, allowed: ["cooldown", "http", "exec"], what: "defaults") else {
+            return
+        }
+        if let value = entries["cooldown"], let duration = reader.duration(value, what: "defaults.cooldown") {
+            defaults.cooldown = duration
+        }
+        let kinds = ["timeout", "retries", "concurrency"]
+        if let value = entries["http"], let http = reader.mapping(value, allowed: kinds, what: "defaults.http") {
+            if let node = http["timeout"], let d = reader.duration(node, what: "timeout") { defaults.httpTimeout = d }
+            if let node = http["retries"], let n = reader.int(node, what: "retries", range: 0...100) {
+                defaults.httpRetries = n
+            }
+            if let node = http["concurrency"], let n = reader.int(node, what: "concurrency", range: 1...10000) {
+                defaults.httpConcurrency = n
+            }
+        }
+        if let value = entries["exec"], let exec = reader.mapping(value, allowed: kinds, what: "defaults.exec") {
+            if let node = exec["timeout"], let d = reader.duration(node, what: "timeout") { defaults.execTimeout = d }
+            if let node = exec["retries"], let n = reader.int(node, what: "retries", range: 0...100) {
+                defaults.execRetries = n
+            }
+            if let node = exec["concurrency"], let n = reader.int(node, what: "concurrency", range: 1...1000) {
+                defaults.execConcurrency = n
+            }
+        }
+    }
+
+    mutating func compileRule(_ node: Node, defaults: RuleSet.Defaults) -> Rule? {
+        let nameNode = node.mapping?["name"]
+        let name = nameNode.flatMap { reader.string($0, what: "name") } ?? ""
+        let context = name.isEmpty ? "" : " in rule '\(name)'"
+        guard let entries = reader.mapping(node, allowed: RulesLoader.ruleKeys, what: "a rule", context: context) else {
+            return nil
+        }
+        if nameNode == nil { reader.error(node, "a rule needs a 'name'") }
+        let errorsBefore = reader.diagnostics.filter { $0.severity == .error }.count
+        let description = entries["description"].flatMap { reader.string($0, what: "description") } ?? ""
+        var predicate = Predicate.always
+        if let when = entries["when"] {
+            predicate = compilePredicate(when, context: context) ?? .always
+        } else {
+            reader.warning(node, "no 'when': the rule matches every event\(context)")
+        }
+        var by: [FieldPath] = []
+        if let value = entries["by"], let fields = reader.strings(value, what: "by", context: context) {
+            for (field, fieldNode) in fields { by.append(fieldPath(field, fieldNode, context: context)) }
+        }
+        var window: Rule.Window?
+        if let value = entries["window"],
+            let fields = reader.mapping(value, allowed: ["count", "within"], what: "window", context: context)
+        {
+            let count = fields["count"].flatMap { reader.int($0, what: "window.count", range: 1...100_000, context: context) }
+            let within = fields["within"].flatMap { reader.duration($0, what: "window.within", context: context) }
+            if fields["count"] == nil || fields["within"] == nil {
+                reader.error(value, "window needs count and within\(context)")
+            } else if let count, let within {
+                if within <= .zero { reader.error(fields["within"], "window.within must be longer than 0\(context)") }
+                window = Rule.Window(count: count, within: within)
+            }
+        }
+        var sequence: Rule.Sequence?
+        if let value = entries["sequence"],
+            let fields = reader.mapping(value, allowed: ["field", "pattern", "within"], what: "sequence", context: context)
+        {
+            let field = fields["field"].flatMap { node in
+                reader.string(node, what: "sequence.field", context: context).map { fieldPath($0, node, context: context) }
+            } ?? .known(.dtmf)
+            let within = fields["within"].flatMap { reader.duration($0, what: "sequence.within", context: context) }
+            if let patternNode = fields["pattern"], let within,
+                let pattern = reader.string(patternNode, what: "sequence.pattern", context: context)
+            {
+                if let regex = compileRegex(pattern, patternNode, context: context) {
+                    sequence = Rule.Sequence(field: field, pattern: regex, within: within)
+                }
+            } else if fields["pattern"] == nil || fields["within"] == nil {
+                reader.error(value, "sequence needs pattern and within\(context)")
+            }
+        }
+        if entries.has("window"), entries.has("sequence") {
+            reader.error(entries.keyNode("sequence"), "a rule takes 'window' or 'sequence', not both\(context)")
+        }
+        var cooldown = defaults.cooldown
+        if let value = entries["cooldown"], let duration = reader.duration(value, what: "cooldown", context: context) {
+            cooldown = duration
+        }
+        var actions: [ActionSpec] = []
+        if let value = entries["actions"] {
+            if let list = value.sequence {
+                for element in list {
+                    if let action = compileAction(element, defaults: defaults, context: context) {
+                        actions.append(action)
+                    }
+                }
+            } else {
+                reader.error(value, "actions must be a list\(context)")
+            }
+        } else {
+            reader.warning(node, "no 'actions': alerts are only counted and listed\(context)")
+        }
+        let errorsAfter = reader.diagnostics.filter { $0.severity == .error }.count
+        guard errorsAfter == errorsBefore, !name.isEmpty else { return nil }
+        return Rule(
+            name: name, description: description, predicate: predicate, by: by, window: window, sequence: sequence,
+            cooldown: cooldown, actions: actions, line: node.mark?.line ?? 1
+        )
+    }
+
+    mutating func fieldPath(_ name: String, _ node: Node, context: String) -> FieldPath {
+        let path = FieldPath(name)
+        if !path.isDocumented {
+            let first = name.split(separator: ".").first.map(String.init) ?? name
+            reader.warning(
+                node,
+                "unknown event field '\(name)'\(context)"
+                    + Suggestion.hint(for: first, in: EventField.allCases.map(\.name))
+                    + " (8x8 may add fields; it matches only events that carry it)"
+            )
+        }
+        return path
+    }
+
+    mutating func compileRegex(_ pattern: String, _ node: Node, context: String) -> CompiledRegex? {
+        do {
+            return try CompiledRegex(pattern)
+        } catch {
+            reader.error(node, "invalid regular expression '\(pattern)'\(context)")
+            return nil
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Mustache
+
+/// A Mustache template parsed (and its names checked) when the rules load. HTML escaping is off: alerts go to
+/// logs, argv, headers and JSON strings, never into HTML.
+public struct Template: Sendable, CustomStringConvertible {
+    public let source: String
+    let template: MustacheTemplate
+    /// True when the source holds no tag: rendering returns `source` untouched.
+    let isConstant: Bool
+
+    public var description: String { source }
+
+    /// Names a template may use besides payload fields.
+    public static let ruleNames = ["name", "description"]
+    public static let alertNames = [
+        "id", "count", "key", "match", "firstAt", "lastAt", "firedAt", "json", "events",
+    ]
+
+    public enum ParseError: Error {
+        /// Mustache syntax: line and column are within the template's own text (1-based).
+        case syntax(message: String, line: Int, column: Int)
+    }
+
+    public init(_ source: String) throws(ParseError) {
+        self.source = source
+        self.isConstant = !source.contains("{{")
+        do {
+            self.template = try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + source)
+        } catch let error as MustacheTemplate.ParserError {
+            // The pragma we prepend shifts columns on the first line only.
+            let column = error.context.lineNumber == 1 ? error.context.columnNumber - 24 : error.context.columnNumber
+            throw .syntax(message: "\(error.error)", line: error.context.lineNumber, column: max(1, column))
+        } catch {
+            throw .syntax(message: "\(error)", line: 1, column: 1)
+        }
+    }
+
+    public func render(_ context: [String: Any]) -> String {
+        isConstant ? source : template.render(context)
+    }
+
+    /// Every name the template looks up, as dotted paths; names used inside `{{#alert.events}}` come back
+    /// prefixed `alert.events.` (they are payload fields of each event).
+    public func referencedNames() -> [String] {
+        guard !isConstant else { return [] }
+        let recorder = NameRecorder()
+        _ = template.render(NameProbe(path: "", recorder: recorder))
+        // `{{alert.count}}` asks for `alert`, then `count` on it: keep only the full paths.
+        let names = Set(recorder.names)
+        return names.filter { name in !names.contains { $0.hasPrefix(name + ".") } }.sorted()
+    }
+
+    /// Checks referenced names: `rule.*` and `alert.*` must be known; a top-level name that is not a documented
+    /// event field is an error when it looks like a typo of one, otherwise a warning (8x8 may add fields).
+    public func problems() -> [(severity: Diagnostic.Severity, message: String)] {
+        var problems: [(Diagnostic.Severity, String)] = []
+        for name in referencedNames() {
+            var components = name.split(separator: ".").map(String.init)
+            if components.first == "alert", components.count > 2, components[1] == "events" {
+                components.removeFirst(2)
+            } else if components.first == "rule" || components.first == "alert" {
+                let known = components[0] == "rule" ? Self.ruleNames : Self.alertNames
+                if components.count < 2 || !known.contains(components[1]) {
+                    let word = components.count < 2 ? "" : components[1]
+                    let hint = Suggestion.closest(to: word, in: known).map { "; did you mean '\(components[0]).\($0)'?" }
+                    problems.append((.error, "unknown name '\(name)' in template" + (hint ?? "")))
+                }
+                continue
+            }
+            guard let first = components.first, first != "." else { continue }
+            if EventField.byName[first] != nil { continue }
+            if let suggestion = Suggestion.closest(to: first, in: EventField.allCases.map(\.name) + ["rule", "alert"]) {
+                problems.append((.error, "unknown name '\(name)' in template; did you mean '\(suggestion)'?"))
+            } else {
+                problems.append(
+                    (.warning, "'\(name)' in template is not a documented 8x8 field; it renders empty when absent")
+                )
+            }
+        }
+        return problems
+    }
+}
+
+private final class NameRecorder: @unchecked Sendable {
+    var names: [String] = []
+}
+
+/// Stands in for every value while a template is rendered once at load, recording what it asks for.
+private struct NameProbe: MustacheParent, CustomStringConvertible {
+    let path: String
+    let recorder: NameRecorder
+
+    func child(named name: String) -> Any? {
+        let full = path.isEmpty ? name : path + "." + name
+        recorder.names.append(full)
+        return NameProbe(path: full, recorder: recorder)
+    }
+
+    var description: String { "" }
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import CallWatch
+
+struct Test: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run rule unit tests (like promtool test rules).",
+        discussion: "Prints PASS/FAIL per case, then 'N passed, M failed'; exits 1 on any failure."
+    )
+
+    @Argument(help: "Test files.")
+    var files: [String]
+
+    func run() throws {
+        var passed = 0
+        var failed = 0
+        for file in files {
+            do {
+                let tests = try RuleTests.load(path: file)
+                for outcome in tests.run() {
+                    print(outcome.line)
+                    if outcome.failure == nil { passed += 1 } else { failed += 1 }
+                }
+            } catch {
+                for diagnostic in error.diagnostics { print(diagnostic) }
+                failed += 1
+            }
+        }
+        print("\(passed) passed, \(failed) failed")
+        if failed > 0 { throw ExitCode.failure }
+    }
+}

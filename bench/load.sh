@@ -1,0 +1,579 @@
+#!/usr/bin/env bash
+# bench/load.sh: callwatch's ingest throughput against two reference servers,
+# measured in one go, on this machine, with the same client:
+#
+#   nginx      one worker, `return 200` (the ceiling: what HTTP alone costs)
+#   webhook    adnanh/webhook (Go) with one hook whose trigger-rule never
+#              matches, so it parses the JSON body and answers 200 without
+#              executing anything
+#   callwatch  `callwatch serve` with the repo's rules.yaml and a fresh store
+#
+# Client: wrk -t1 -c32 -d${DURATION}s --latency -s bench/unique.lua, a ~1 KB
+# 8x8 Call Status event whose eventId is unique per request. Targets run one
+# at a time in interleaved rounds (nginx, webhook, callwatch, nginx, ...),
+# each with a warm-up before its measurement; the table shows the medians.
+#
+# Usage: bench/load.sh [--only LIST] [--rounds N] [--duration SECONDS]
+# Environment (defaults):
+#   TARGETS="nginx webhook callwatch"   subset to run (same as --only)
+#   ROUNDS=2  DURATION=6  WARMUP=2      rounds, seconds per measurement/warm-up
+#   THREADS=1  CONNECTIONS=32           wrk -t / -c
+#   CALLWATCH_BIN=.build/release/callwatch   RULES=rules.yaml
+#   CALLWATCH_PATH                      ingest path (default: server.path in
+#                                       RULES, else /v1/call-status)
+#   AUTH                                sent as the Authorization header; also
+#                                       exported as CALLWATCH_AUTH to callwatch
+#                                       when that is unset
+#   RESULTS_DIR                         keep raw wrk outputs and summary.tsv here
+#   KEEP_TMP=1                          keep the temporary directory
+#   NO_INSTALL=1                        do not apt-get install missing packages
+# Exit status: 0 all goals met (or not evaluated), 1 a goal failed,
+# 2 usage or setup error.
+set -euo pipefail
+
+PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+export LC_ALL=C
+
+SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd -- "$SCRIPT_DIR/.." && pwd)
+cd -- "$REPO_DIR"
+
+ROUNDS=${ROUNDS:-2}
+DURATION=${DURATION:-6}
+WARMUP=${WARMUP:-2}
+THREADS=${THREADS:-1}
+CONNECTIONS=${CONNECTIONS:-32}
+TARGETS=${TARGETS:-nginx webhook callwatch}
+CALLWATCH_BIN=${CALLWATCH_BIN:-.build/release/callwatch}
+RULES=${RULES:-rules.yaml}
+READY_TIMEOUT=${READY_TIMEOUT:-30}
+LUA_SCRIPT=bench/unique.lua
+
+# Goals (PERFORMANCE.md): callwatch >= 0.6 x nginx and >= 1.3 x webhook
+# req/s, and callwatch p99 below webhook's, all measured in one run.
+GOAL_VS_NGINX=0.6
+GOAL_VS_WEBHOOK=1.3
+
+say() { printf '%s\n' "$*"; }
+warn() { printf 'load.sh: warning: %s\n' "$*" >&2; }
+die() {
+  printf 'load.sh: error: %s\n' "$*" >&2
+  exit 2
+}
+
+usage() {
+  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
+}
+
+# ---------------------------------------------------------------- arguments
+while (($# > 0)); do
+  case "$1" in
+    --only)
+      (($# >= 2)) || die "--only needs a list, e.g. --only callwatch"
+      TARGETS=$2
+      shift 2
+      ;;
+    --only=*)
+      TARGETS=${1#--only=}
+      shift
+      ;;
+    --rounds)
+      (($# >= 2)) || die "--rounds needs a number"
+      ROUNDS=$2
+      shift 2
+      ;;
+    --duration)
+      (($# >= 2)) || die "--duration needs a number of seconds"
+      DURATION=$2
+      shift 2
+      ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *) die "unknown argument '$1' (see --help)" ;;
+  esac
+done
+
+is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
+for v in ROUNDS DURATION WARMUP THREADS CONNECTIONS READY_TIMEOUT; do
+  is_uint "${!v}" || die "$v must be a whole number, not '${!v}'"
+done
+((ROUNDS >= 1)) || die "ROUNDS must be at least 1"
+((DURATION >= 1)) || die "DURATION must be at least 1 second"
+((THREADS >= 1 && CONNECTIONS >= THREADS)) ||
+  die "need THREADS >= 1 and CONNECTIONS >= THREADS"
+
+# Canonical order, duplicates dropped; commas or spaces separate.
+ALL_TARGETS=(nginx webhook callwatch)
+read -r -a requested <<<"${TARGETS//,/ }"
+((${#requested[@]} > 0)) || die "no targets given"
+for t in "${requested[@]}"; do
+  case "$t" in
+    nginx | webhook | callwatch) ;;
+    *) die "unknown target '$t' (choose from: ${ALL_TARGETS[*]})" ;;
+  esac
+done
+SELECTED=()
+for t in "${ALL_TARGETS[@]}"; do
+  for r in "${requested[@]}"; do
+    if [[ $r == "$t" ]]; then
+      SELECTED+=("$t")
+      break
+    fi
+  done
+done
+wants() {
+  local t
+  for t in "${SELECTED[@]}"; do [[ $t == "$1" ]] && return 0; done
+  return 1
+}
+
+# ---------------------------------------------------------------- work dir
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/callwatch-bench.XXXXXX")
+SERVER_PID=""
+SERVER_NAME=""
+
+stop_server() {
+  local pid=$SERVER_PID i
+  [[ -n $pid ]] || return 0
+  SERVER_PID=""
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      warn "$SERVER_NAME (pid $pid) ignored SIGTERM for 10 s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+# shellcheck disable=SC2317 # called from the EXIT trap
+cleanup() {
+  stop_server
+  if [[ ${KEEP_TMP:-0} == 1 ]]; then
+    say "kept temporary files in $WORK"
+  else
+    rm -rf -- "$WORK"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- packages
+APT_UPDATED=0
+run_root() {
+  if ((EUID == 0)); then
+    "$@"
+  elif command -v sudo >/dev/null; then
+    sudo "$@"
+  else
+    die "not root and no sudo: install the packages yourself: $*"
+  fi
+}
+apt_install() {
+  local log="$WORK/apt.log"
+  say "installing: $* (log: apt-get)"
+  if run_root env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends "$@" >>"$log" 2>&1; then
+    return 0
+  fi
+  if ((APT_UPDATED == 0)); then
+    APT_UPDATED=1
+    say "apt-get update"
+    run_root apt-get update -q >>"$log" 2>&1 || {
+      tail -n 20 "$log" >&2
+      die "apt-get update failed"
+    }
+    run_root env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -q --no-install-recommends "$@" >>"$log" 2>&1 &&
+      return 0
+  fi
+  tail -n 20 "$log" >&2
+  return 1
+}
+have() { command -v "$1" >/dev/null 2>&1; }
+
+ensure_packages() {
+  local missing=()
+  have wrk || missing+=(wrk)
+  have curl || missing+=(curl)
+  if wants webhook && ! have webhook; then missing+=(webhook); fi
+  if ((${#missing[@]} > 0)); then
+    [[ ${NO_INSTALL:-0} == 1 ]] && die "missing packages: ${missing[*]}"
+    apt_install "${missing[@]}" || die "could not install ${missing[*]}"
+  fi
+  if wants nginx && ! have nginx; then
+    [[ ${NO_INSTALL:-0} == 1 ]] && die "missing package: nginx-light (or nginx)"
+    apt_install nginx-light || apt_install nginx ||
+      die "could not install nginx-light or nginx"
+  fi
+  have wrk || die "wrk not found after installing it"
+  if wants nginx && ! have nginx; then die "nginx not found after installing it"; fi
+  if wants webhook && ! have webhook; then die "webhook not found after installing it"; fi
+}
+
+# ---------------------------------------------------------------- helpers
+# A free TCP port on 127.0.0.1 below the ephemeral range, never one already
+# handed out in this run (so every server start gets its own port).
+USED_PORTS=" "
+free_port() {
+  local p i
+  for ((i = 0; i < 500; i++)); do
+    p=$((20000 + RANDOM % 12000))
+    [[ $USED_PORTS == *" $p "* ]] && continue
+    # A refused connection means nothing listens there.
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      USED_PORTS+="$p "
+      printf '%s\n' "$p"
+      return 0
+    fi
+  done
+  die "found no free port on 127.0.0.1"
+}
+
+# server.path from the rules file (block or flow style); empty if absent.
+rules_server_path() {
+  awk '
+    function clean(v) {
+      sub(/[[:space:]]+#.*$/, "", v); sub(/[[:space:]]+$/, "", v)
+      gsub(/^["\047]|["\047]$/, "", v); return v
+    }
+    /^server:[[:space:]]*\{/ {
+      if (match($0, /[{,][[:space:]]*path:[[:space:]]*[^,}[:space:]]+/)) {
+        v = substr($0, RSTART, RLENGTH); sub(/^[{,][[:space:]]*path:[[:space:]]*/, "", v)
+        print clean(v); exit
+      }
+    }
+    /^[^[:space:]#]/ { inserver = ($0 ~ /^server:[[:space:]]*(#.*)?$/); indent = ""; next }
+    inserver && /^[[:space:]]+[^[:space:]#]/ {
+      match($0, /^[[:space:]]+/); ind = substr($0, 1, RLENGTH)
+      if (indent == "") indent = ind
+      if (ind == indent && $0 ~ /^[[:space:]]+path:/) {
+        v = $0; sub(/^[[:space:]]+path:[[:space:]]*/, "", v); print clean(v); exit
+      }
+    }
+  ' "$1"
+}
+
+NONCE_SEQ=0
+next_nonce() {
+  NONCE_SEQ=$((NONCE_SEQ + 1))
+  printf '%08x' $((($(date +%s) * 256 + NONCE_SEQ) % 4294967296))
+}
+
+log_tail() {
+  [[ -f $1 ]] && tail -n 15 -- "$1" | sed 's/^/    | /' >&2
+  return 0
+}
+
+wait_ready() { # URL LOGFILE
+  local url=$1 log=$2 code deadline
+  deadline=$((SECONDS + READY_TIMEOUT))
+  while :; do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      warn "$SERVER_NAME exited before it was ready; its log:"
+      log_tail "$log"
+      die "$SERVER_NAME did not start"
+    fi
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" 2>/dev/null) || true
+    [[ $code == 200 ]] && return 0
+    if ((SECONDS >= deadline)); then
+      warn "$SERVER_NAME not ready after ${READY_TIMEOUT}s (GET $url: ${code:-none}); its log:"
+      log_tail "$log"
+      die "$SERVER_NAME did not become ready"
+    fi
+    sleep 0.1
+  done
+}
+
+# ---------------------------------------------------------------- servers
+# Each start_* sets SERVER_PID, SERVER_NAME and URL (the URL wrk posts to).
+start_nginx() { # PORT LOG
+  local port=$1 log=$2 dir="$WORK/nginx"
+  mkdir -p "$dir/tmp"
+  cat >"$dir/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    server {
+        listen 127.0.0.1:$port;
+        location / { return 200; }
+    }
+}
+EOF
+  SERVER_NAME=nginx
+  nginx -p "$dir/" -e "$dir/error.log" -c "$dir/nginx.conf" >"$log" 2>&1 &
+  SERVER_PID=$!
+  URL="http://127.0.0.1:$port/v1/call-status"
+  wait_ready "http://127.0.0.1:$port/" "$dir/error.log"
+}
+
+start_webhook() { # PORT LOG
+  local port=$1 log=$2 dir="$WORK/webhook"
+  mkdir -p "$dir"
+  # The rule compares payload.eventId with a value no event carries: webhook
+  # parses the JSON body, evaluates the rule, executes nothing, answers 200.
+  cat >"$dir/hooks.json" <<'EOF'
+[
+  {
+    "id": "call-status",
+    "execute-command": "/bin/true",
+    "http-methods": ["POST"],
+    "trigger-rule-mismatch-http-response-code": 200,
+    "trigger-rule": {
+      "match": {
+        "type": "value",
+        "value": "never-an-event-id",
+        "parameter": { "source": "payload", "name": "payload.eventId" }
+      }
+    }
+  }
+]
+EOF
+  SERVER_NAME=webhook
+  webhook -hooks "$dir/hooks.json" -ip 127.0.0.1 -port "$port" >"$log" 2>&1 &
+  SERVER_PID=$!
+  URL="http://127.0.0.1:$port/hooks/call-status"
+  wait_ready "http://127.0.0.1:$port/" "$log"
+}
+
+start_callwatch() { # PORT LOG
+  local port=$1 log=$2 dir="$WORK/callwatch"
+  mkdir -p "$dir"
+  # A fresh store for every run, so the rounds are alike.
+  rm -f -- "$dir/cw.db" "$dir/cw.db-wal" "$dir/cw.db-shm" "$dir/cw.db-journal"
+  SERVER_NAME=callwatch
+  if [[ -n ${AUTH:-} && -z ${CALLWATCH_AUTH:-} ]]; then
+    CALLWATCH_AUTH=$AUTH "$CALLWATCH_BIN" serve -c "$RULES" \
+      --listen "127.0.0.1:$port" --state "$dir/cw.db" --log-level error \
+      >"$log" 2>&1 &
+  else
+    "$CALLWATCH_BIN" serve -c "$RULES" \
+      --listen "127.0.0.1:$port" --state "$dir/cw.db" --log-level error \
+      >"$log" 2>&1 &
+  fi
+  SERVER_PID=$!
+  URL="http://127.0.0.1:$port$CW_PATH"
+  wait_ready "http://127.0.0.1:$port/readyz" "$log"
+}
+
+# ---------------------------------------------------------------- measuring
+# Parses a wrk output file into: rps p50_ms p99_ms non2xx socket_errors.
+# Prefers unique.lua's CWBENCH line; falls back to wrk's own text.
+parse_wrk() {
+  awk '
+    function ms(v,  n) {
+      n = v + 0
+      if (v ~ /us$/) return n / 1000
+      if (v ~ /ms$/) return n
+      if (v ~ /m$/) return n * 60000
+      if (v ~ /s$/) return n * 1000
+      return n
+    }
+    /^CWBENCH / {
+      for (i = 2; i <= NF; i++) { split($i, kv, "="); c[kv[1]] = kv[2] }
+      have = 1
+    }
+    /^Requests\/sec:/ { t_rps = $2 }
+    /^[[:space:]]+50%/ { t_p50 = ms($2) }
+    /^[[:space:]]+99%/ { t_p99 = ms($2) }
+    /Non-2xx or 3xx responses:/ { t_non = $NF }
+    /Socket errors:/ {
+      line = $0; gsub(/[^0-9 ]/, " ", line); n = split(line, a, " ")
+      for (i = 1; i <= n; i++) t_sock += a[i]
+    }
+    END {
+      if (have) {
+        sock = c["err_connect"] + c["err_read"] + c["err_write"] + c["err_timeout"]
+        printf "%s %s %s %d %d\n", c["rps"], c["p50_ms"], c["p99_ms"], c["non2xx"], sock
+      } else if (t_rps != "") {
+        printf "%s %.3f %.3f %d %d\n", t_rps, t_p50, t_p99, t_non, t_sock
+      } else {
+        exit 1
+      }
+    }
+  ' "$1"
+}
+
+WRK_ARGS=(-t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$LUA_SCRIPT")
+
+# One measurement of target $1 in round $2: start, warm up, probe, measure,
+# stop. Appends to the result arrays.
+declare -A R_RPS R_P50 R_P99 R_NON2XX R_SOCK
+measure() {
+  local target=$1 round=$2 port log out warm body code parsed
+  local rps p50 p99 non2xx sock flag=""
+  port=$(free_port)
+  log="$WORK/logs/$target-r$round.log"
+  out="$WORK/out/$target-r$round.txt"
+  warm="$WORK/out/$target-r$round-warmup.txt"
+  body="$WORK/out/body.json"
+  case "$target" in
+    nginx) start_nginx "$port" "$log" ;;
+    webhook) start_webhook "$port" "$log" ;;
+    callwatch) start_callwatch "$port" "$log" ;;
+  esac
+
+  if ((WARMUP > 0)); then
+    BENCH_NONCE=$(next_nonce) BENCH_DUMP_BODY="$body" \
+      wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$LUA_SCRIPT" "$URL" \
+      >"$warm" 2>&1 || warn "$target warm-up: wrk exited non-zero"
+  else
+    BENCH_NONCE=$(next_nonce) BENCH_DUMP_BODY="$body" \
+      wrk -t1 -c1 -d1s -s "$LUA_SCRIPT" "$URL" >"$warm" 2>&1 || true
+  fi
+  # One request by hand, to show what a failing endpoint answers.
+  if [[ -s $body ]]; then
+    local curl_args=(-s -o "$WORK/out/probe.txt" -w '%{http_code}' --max-time 5
+      -H 'Content-Type: application/json' --data-binary "@$body")
+    [[ -n ${AUTH:-} ]] && curl_args+=(-H "Authorization: $AUTH")
+    code=$(curl "${curl_args[@]}" "$URL" 2>/dev/null) || code=000
+    if [[ $code != 2?? ]]; then
+      warn "$target answered HTTP $code to the benchmark event: $(head -c 300 "$WORK/out/probe.txt" 2>/dev/null)"
+    fi
+  fi
+
+  if ! BENCH_NONCE=$(next_nonce) wrk "${WRK_ARGS[@]}" "$URL" >"$out" 2>&1; then
+    warn "$target round $round: wrk failed:"
+    log_tail "$out"
+  fi
+  stop_server
+  if ! parsed=$(parse_wrk "$out"); then
+    warn "$target round $round: no result in wrk output:"
+    log_tail "$out"
+    die "could not measure $target"
+  fi
+  read -r rps p50 p99 non2xx sock <<<"$parsed"
+  R_RPS[$target]+="$rps "
+  R_P50[$target]+="$p50 "
+  R_P99[$target]+="$p99 "
+  R_NON2XX[$target]=$((${R_NON2XX[$target]:-0} + non2xx))
+  R_SOCK[$target]=$((${R_SOCK[$target]:-0} + sock))
+  ((non2xx + sock > 0)) && flag="  <-- ERRORS"
+  printf '  round %d/%d  %-9s %10.0f req/s   p50 %7.3f ms   p99 %7.3f ms   non-2xx %d   socket errors %d%s\n' \
+    "$round" "$ROUNDS" "$target" "$rps" "$p50" "$p99" "$non2xx" "$sock" "$flag"
+  if [[ -n ${RESULTS_DIR:-} ]]; then
+    cp -- "$out" "$RESULTS_DIR/$target-r$round.txt"
+    printf '%s\t%d\t%s\t%s\t%s\t%d\t%d\n' "$target" "$round" "$rps" "$p50" "$p99" \
+      "$non2xx" "$sock" >>"$RESULTS_DIR/summary.tsv"
+  fi
+}
+
+median() {
+  # shellcheck disable=SC2086 # word splitting of the list is intended
+  printf '%s\n' $1 | sort -g | awk '
+    { a[NR] = $1 }
+    END { if (NR == 0) exit 1; if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# ---------------------------------------------------------------- main
+ensure_packages
+[[ -f $LUA_SCRIPT ]] || die "$LUA_SCRIPT not found"
+
+CW_PATH=""
+if wants callwatch; then
+  [[ -x $CALLWATCH_BIN ]] ||
+    die "callwatch binary '$CALLWATCH_BIN' not found or not executable (build it with 'swift build -c release', set CALLWATCH_BIN, or leave callwatch out: TARGETS=\"nginx webhook\")"
+  [[ -f $RULES ]] || die "rules file '$RULES' not found (set RULES)"
+  CW_PATH=${CALLWATCH_PATH:-$(rules_server_path "$RULES")}
+  CW_PATH=${CW_PATH:-/v1/call-status}
+  [[ $CW_PATH == /* ]] || die "callwatch ingest path '$CW_PATH' does not start with /"
+fi
+
+mkdir -p "$WORK/out" "$WORK/logs"
+if [[ -n ${RESULTS_DIR:-} ]]; then
+  mkdir -p -- "$RESULTS_DIR"
+  printf 'target\tround\trps\tp50_ms\tp99_ms\tnon2xx\tsocket_errors\n' >"$RESULTS_DIR/summary.tsv"
+fi
+
+say "callwatch ingest benchmark: ${SELECTED[*]}; $ROUNDS round(s); $(nproc 2>/dev/null || echo '?') CPU(s)"
+say "client: wrk ${WRK_ARGS[*]} URL   (warm-up ${WARMUP}s before each run)"
+wants callwatch && say "callwatch: $CALLWATCH_BIN serve -c $RULES (POST $CW_PATH)"
+[[ -n ${AUTH:-} ]] && say "sending an Authorization header (AUTH is set)"
+
+for ((round = 1; round <= ROUNDS; round++)); do
+  for t in "${SELECTED[@]}"; do
+    measure "$t" "$round"
+  done
+done
+
+# ---------------------------------------------------------------- report
+declare -A M_RPS M_P50 M_P99
+for t in "${SELECTED[@]}"; do
+  M_RPS[$t]=$(median "${R_RPS[$t]}")
+  M_P50[$t]=$(median "${R_P50[$t]}")
+  M_P99[$t]=$(median "${R_P99[$t]}")
+done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+say ""
+say "medians of $ROUNDS round(s), ${DURATION}s each:"
+printf '%-10s %10s %9s %9s %8s %8s %9s %10s\n' endpoint 'req/s' 'p50 ms' 'p99 ms' non-2xx sockerr 'vs nginx' 'vs webhook'
+for t in "${SELECTED[@]}"; do
+  vn=-
+  vw=-
+  wants nginx && vn=$(ratio "${M_RPS[$t]}" "${M_RPS[nginx]}")
+  wants webhook && vw=$(ratio "${M_RPS[$t]}" "${M_RPS[webhook]}")
+  printf '%-10s %10.0f %9.3f %9.3f %8d %8d %9s %10s\n' "$t" "${M_RPS[$t]}" \
+    "${M_P50[$t]}" "${M_P99[$t]}" "${R_NON2XX[$t]}" "${R_SOCK[$t]}" "$vn" "$vw"
+done
+
+status=0
+errors_seen=0
+for t in "${SELECTED[@]}"; do
+  if ((R_NON2XX[$t] + R_SOCK[$t] > 0)); then
+    errors_seen=1
+    warn "$t had ${R_NON2XX[$t]} non-2xx responses and ${R_SOCK[$t]} socket errors: its numbers are not valid"
+  fi
+done
+
+verdict() { # LABEL PASSED(0/1) DETAIL
+  local v=PASS
+  [[ $2 == 1 ]] || v=FAIL
+  [[ $v == FAIL ]] && status=1
+  printf '%-38s %-34s %s\n' "$1" "$3" "$v"
+}
+
+if wants callwatch && { wants nginx || wants webhook; }; then
+  say ""
+  say "goals (PERFORMANCE.md):"
+  cw_errors=$((R_NON2XX[callwatch] + R_SOCK[callwatch]))
+  ok() { # AWK-CONDITION -> 1/0, and callwatch must have answered without errors
+    awk -v e="$cw_errors" "BEGIN { print (e == 0 && ($1)) ? 1 : 0 }"
+  }
+  if wants nginx; then
+    r=$(ratio "${M_RPS[callwatch]}" "${M_RPS[nginx]}")
+    verdict "callwatch req/s >= $GOAL_VS_NGINX x nginx" \
+      "$(ok "${M_RPS[callwatch]} >= $GOAL_VS_NGINX * ${M_RPS[nginx]}")" "ratio $r"
+  fi
+  if wants webhook; then
+    r=$(ratio "${M_RPS[callwatch]}" "${M_RPS[webhook]}")
+    verdict "callwatch req/s >= $GOAL_VS_WEBHOOK x webhook" \
+      "$(ok "${M_RPS[callwatch]} >= $GOAL_VS_WEBHOOK * ${M_RPS[webhook]}")" "ratio $r"
+    verdict "callwatch p99 < webhook p99" \
+      "$(ok "${M_P99[callwatch]} < ${M_P99[webhook]}")" \
+      "${M_P99[callwatch]} ms vs ${M_P99[webhook]} ms"
+  fi
+  ((cw_errors == 0)) || say "(callwatch answered with errors: every goal counts as failed)"
+  if ((errors_seen)); then
+    say "(a reference server had errors: ratios against it are not meaningful)"
+  fi
+fi
+[[ -n ${RESULTS_DIR:-} ]] && say "raw wrk outputs and summary.tsv in $RESULTS_DIR"
+exit "$status"
