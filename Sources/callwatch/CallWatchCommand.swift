@@ -8,7 +8,7 @@ struct CallWatchCommand: AsyncParsableCommand {
         commandName: "callwatch",
         abstract: "Rule-based alerting for 8x8 Number Masking call events.",
         version: CallWatchVersion.current,
-        subcommands: [Check.self, ReplayCommand.self, Test.self, Version.self]
+        subcommands: [Serve.self, Check.self, ReplayCommand.self, Test.self, Alerts.self, Version.self]
     )
 }
 

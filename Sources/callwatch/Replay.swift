@@ -14,6 +14,9 @@ struct ReplayCommand: AsyncParsableCommand {
     @Flag(help: "Print each alert as JSON (one per line).")
     var json = false
 
+    @Flag(help: "Run the fired alerts' actions for real (log, exec, http).")
+    var execute = false
+
     @Argument(help: "Event files ('-' for standard input).")
     var files: [String]
 
@@ -27,6 +30,14 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         var replay = CallWatch.Replay(ruleSet: ruleSet)
         var failed = false
+        let dispatcher =
+            execute
+            ? ActionDispatcher(
+                configuration: .init(defaults: ruleSet.defaults),
+                logger: LogSetup.logger(label: "callwatch.replay")
+            ) : nil
+        let actions = Dictionary(ruleSet.rules.map { ($0.name, $0.actions) }) { first, _ in first }
+        async let running: Void = dispatcher?.run() ?? ()
         for file in files {
             let data: [UInt8]
             if file == "-" {
@@ -41,13 +52,18 @@ struct ReplayCommand: AsyncParsableCommand {
             await replay.run(
                 data: data,
                 file: file == "-" ? "<stdin>" : file,
-                onAlert: { alert in print(json ? alert.jsonString : CallWatch.Replay.line(for: alert)) },
+                onAlert: { alert in
+                    print(json ? alert.jsonString : CallWatch.Replay.line(for: alert))
+                    dispatcher?.submit(alert, actions: actions[alert.rule] ?? [])
+                },
                 onError: { error in
                     printError(error.description)
                     failed = true
                 }
             )
         }
+        dispatcher?.finish()
+        await running
         if failed { throw ExitCode.failure }
     }
 }

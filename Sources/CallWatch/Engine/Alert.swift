@@ -62,3 +62,30 @@ extension String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }
+
+extension Alert {
+    /// Reads back the alert JSON this type writes (the outbox keeps alerts this way).
+    public init?(json text: String) {
+        guard case .object(let object) = try? JSONParser.parse(text),
+            case .string(let id) = object["id"], case .string(let rule) = object["rule"]
+        else { return nil }
+        self.id = id
+        self.rule = rule
+        self.description = object["description"]?.stringValue ?? ""
+        self.key = (object["key"]?.objectValue?.members ?? []).map { ($0.key, $0.value.stringValue ?? "") }
+        self.count = Int(object["count"]?.numberValue ?? 0)
+        self.match = object["match"].flatMap { $0.isNull ? nil : $0.stringValue }
+        func date(_ name: String) -> Date { object[name]?.stringValue.flatMap(Timestamp.parse) ?? Date() }
+        self.firstAt = date("firstAt")
+        self.lastAt = date("lastAt")
+        self.firedAt = date("firedAt")
+        if case .array(let payloads) = object["events"] {
+            self.events = payloads.compactMap { payload in
+                guard case .object(let members) = payload else { return nil }
+                return try? CallEvent(envelope: JSONObject(), payload: members)
+            }
+        } else {
+            self.events = []
+        }
+    }
+}

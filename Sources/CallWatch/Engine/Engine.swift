@@ -68,3 +68,10 @@ public struct Engine: Sendable {
         for index in runtimes.indices { runtimes[index].sweep(at: now) }
     }
 }
+
+extension Engine {
+    /// Index of the rule named `name` in the current rule set.
+    public func ruleIndex(named name: String) -> Int? {
+        ruleSet.rules.firstIndex { $0.name == name }
+    }
+}

@@ -153,7 +153,9 @@ struct RulesCompiler {
         let nameNode = node.mapping?["name"]
         let name = nameNode.flatMap { reader.string($0, what: "name") } ?? ""
         let context = name.isEmpty ? "" : " in rule '\(name)'"
-        guard let entries = reader.mapping(node, allowed: RulesLoader.ruleKeys, what: "a rule", context: context) else {
+        // `unknown key 'cooldwn' in rule 'r1'`, not `… in a rule in rule 'r1'`.
+        let what = name.isEmpty ? "a rule" : "rule '\(name)'"
+        guard let entries = reader.mapping(node, allowed: RulesLoader.ruleKeys, what: what) else {
             return nil
         }
         if nameNode == nil { reader.error(node, "a rule needs a 'name'") }

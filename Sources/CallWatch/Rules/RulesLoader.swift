@@ -34,6 +34,7 @@ public enum RulesLoader {
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(RulesError) -> RuleSet {
         var reader = YAMLReader(file: path, environment: environment)
+        reader.lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)

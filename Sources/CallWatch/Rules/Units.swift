@@ -22,7 +22,11 @@ public enum Units {
             case "d": scale = 86_400_000
             default: return nil
             }
-            milliseconds += value * scale
+            // Absurd sums (`99999999999d99999999999d`) are invalid, not an overflow trap.
+            let (product, overflowed) = value.multipliedReportingOverflow(by: scale)
+            let (sum, overflowedSum) = milliseconds.addingReportingOverflow(product)
+            guard !overflowed, !overflowedSum else { return nil }
+            milliseconds = sum
         }
         return .milliseconds(milliseconds)
     }
@@ -31,12 +35,15 @@ public enum Units {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let digits = trimmed.prefix { $0.isASCII && $0.isNumber }
         guard !digits.isEmpty, let value = Int(digits) else { return nil }
+        let scale: Int
         switch trimmed.dropFirst(digits.count).trimmingCharacters(in: .whitespaces) {
-        case "", "B": return value
-        case "KiB": return value * 1024
-        case "MiB": return value * 1024 * 1024
+        case "", "B": scale = 1
+        case "KiB": scale = 1024
+        case "MiB": scale = 1024 * 1024
         default: return nil
         }
+        let (size, overflowed) = value.multipliedReportingOverflow(by: scale)
+        return overflowed ? nil : size
     }
 }
 

@@ -5,6 +5,8 @@ import Yams
 struct YAMLReader {
     let file: String
     let environment: [String: String]
+    /// The source, line by line: lets a template error inside a `|` block scalar point at its own line and column.
+    var lines: [Substring] = []
     var diagnostics: [Diagnostic] = []
 
     var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
@@ -35,7 +37,7 @@ struct YAMLReader {
         var entries = Entries()
         for (keyNode, value) in mapping {
             guard let key = keyNode.scalar?.string else {
-                error(keyNode, "keys must be plain strings\(context)")
+                error(keyNode, "keys must be plain strings in \(what)\(context)")
                 continue
             }
             if let allowed, !allowed.contains(key) {
@@ -184,26 +186,48 @@ struct YAMLReader {
         do {
             let template = try Template(text)
             for problem in template.problems() {
-                report(problem.severity, node, problem.message + context)
+                // The rule's name goes before a "; did you mean …?" hint, as in every other message.
+                var message = problem.message
+                message.insert(contentsOf: context, at: message.range(of: "; did you mean ")?.lowerBound ?? message.endIndex)
+                report(problem.severity, node, message)
             }
             return template
         } catch {
             guard case .syntax(let message, let line, let column) = error else { return nil }
-            let mark = node.mark
-            let quoted = node.scalar.map { $0.style == .singleQuoted || $0.style == .doubleQuoted } ?? false
-            let markLine = mark?.line ?? 1
-            let markColumn = mark?.column ?? 1
+            let (errorLine, errorColumn) = position(in: node, line: line, column: column)
             diagnostics.append(
                 Diagnostic(
                     file: file,
-                    line: markLine + line - 1,
-                    column: line == 1 ? markColumn + (quoted ? 1 : 0) + column - 1 : column,
+                    line: errorLine,
+                    column: errorColumn,
                     severity: .error,
                     message: "template syntax error in \(what): \(message)\(context)"
                 )
             )
             return nil
         }
+    }
+
+    /// Where `line`:`column` of a scalar's text is in the file: exact for a one-line scalar and for a `|` block
+    /// (its lines are the file's, indented); otherwise the scalar's own position.
+    func position(in node: Node, line: Int, column: Int) -> (line: Int, column: Int) {
+        let markLine = node.mark?.line ?? 1
+        let markColumn = node.mark?.column ?? 1
+        switch node.scalar?.style {
+        case .literal:
+            // The text starts on the line after `|`; its indentation is that of its first non-blank line.
+            let content = lines.dropFirst(markLine)
+            guard let first = content.first(where: { !$0.allSatisfy { $0 == " " } }) else { break }
+            let indentation = first.prefix { $0 == " " }.count
+            return (markLine + line, indentation + column)
+        case .plain, .singleQuoted, .doubleQuoted:
+            guard line == 1 else { break }
+            let quoted = node.scalar?.style != .plain
+            return (markLine, markColumn + (quoted ? 1 : 0) + column - 1)
+        default:
+            break
+        }
+        return (markLine, markColumn)
     }
 }
 

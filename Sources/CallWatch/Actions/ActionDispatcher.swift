@@ -1,0 +1,264 @@
+import Foundation
+import Logging
+import Metrics
+import Synchronization
+
+/// One action of one fired alert, waiting to run.
+public struct PendingAction: Sendable {
+    public var alert: Alert
+    public var actionIndex: Int
+    public var action: ActionSpec
+    /// Attempts already made (non-zero when a retry resumes after a restart).
+    public var attempts: Int
+    /// When a resumed retry is due.
+    public var notBefore: Date?
+
+    public init(alert: Alert, actionIndex: Int, action: ActionSpec, attempts: Int = 0, notBefore: Date? = nil) {
+        self.alert = alert
+        self.actionIndex = actionIndex
+        self.action = action
+        self.attempts = attempts
+        self.notBefore = notBefore
+    }
+}
+
+/// Runs alerts' actions: each action independently, `exec` and `http` each under a global concurrency limit.
+/// Work beyond the limit waits in a queue of small values, not as processes or open requests. `submit` never
+/// waits, so ingest never waits for an action.
+public final class ActionDispatcher: Sendable {
+    public struct Configuration: Sendable {
+        public var execConcurrency: Int
+        public var httpConcurrency: Int
+        /// SIGTERM → SIGKILL grace for a hook that timed out.
+        public var killGrace: Duration = .seconds(5)
+        /// First retry delay; doubles per attempt, with jitter, up to `backoffCap`.
+        public var backoffBase: Duration = .milliseconds(500)
+        public var backoffCap: Duration = .seconds(60)
+
+        public init(execConcurrency: Int = 8, httpConcurrency: Int = 32) {
+            self.execConcurrency = execConcurrency
+            self.httpConcurrency = httpConcurrency
+        }
+
+        public init(defaults: RuleSet.Defaults) {
+            self.init(execConcurrency: defaults.execConcurrency, httpConcurrency: defaults.httpConcurrency)
+        }
+    }
+
+    public typealias OutcomeHandler = @Sendable (ActionOutcome) async -> Void
+
+    let configuration: Configuration
+    let logger: Logger
+    let exec: ExecRunner
+    let http: HTTPSender
+    let outcomeHandler: Mutex<OutcomeHandler>
+    let execQueue: (stream: AsyncStream<PendingAction>, continuation: AsyncStream<PendingAction>.Continuation)
+    let httpQueue: (stream: AsyncStream<PendingAction>, continuation: AsyncStream<PendingAction>.Continuation)
+    let execPermits: AsyncSemaphore
+    let httpPermits: AsyncSemaphore
+    let execInFlight = Meter(label: "callwatch_actions_in_flight", dimensions: [("action", "exec")])
+    let httpInFlight = Meter(label: "callwatch_actions_in_flight", dimensions: [("action", "http")])
+
+    public init(
+        configuration: Configuration,
+        logger: Logger,
+        onOutcome: @escaping OutcomeHandler = { _ in }
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.exec = ExecRunner(killGrace: configuration.killGrace, logger: logger)
+        self.http = HTTPSender(logger: logger)
+        self.outcomeHandler = Mutex(onOutcome)
+        self.execQueue = AsyncStream.makeStream()
+        self.httpQueue = AsyncStream.makeStream()
+        self.execPermits = AsyncSemaphore(permits: configuration.execConcurrency)
+        self.httpPermits = AsyncSemaphore(permits: configuration.httpConcurrency)
+    }
+
+    /// Replaces the outcome handler (the pipeline wires itself in after both exist).
+    public func setOutcomeHandler(_ handler: @escaping OutcomeHandler) {
+        outcomeHandler.withLock { $0 = handler }
+    }
+
+    func onOutcome(_ outcome: ActionOutcome) async {
+        let handler = outcomeHandler.withLock { $0 }
+        await handler(outcome)
+    }
+
+    /// Queues every action of `alert`. Log actions run here and now (they are a line of output).
+    public func submit(_ alert: Alert, actions: [ActionSpec]) {
+        for (index, action) in actions.enumerated() {
+            submit(PendingAction(alert: alert, actionIndex: index, action: action))
+        }
+    }
+
+    public func submit(_ pending: PendingAction) {
+        switch pending.action {
+        case .log(let action):
+            let start = ContinuousClock.now
+            let context = AlertContext(alert: pending.alert)
+            logger.log(
+                level: action.level,
+                "\(context.render(action.message))",
+                metadata: ["rule": "\(pending.alert.rule)", "key": "\(pending.alert.keyText)", "alert": "\(pending.alert.id)"]
+            )
+            let outcome = ActionOutcome(
+                alertID: pending.alert.id, rule: pending.alert.rule, actionIndex: pending.actionIndex, kind: "log",
+                status: .success, attempts: 1, reason: nil, duration: ContinuousClock.now - start
+            )
+            record(outcome)
+            Task { await onOutcome(outcome) }
+        case .exec:
+            execQueue.continuation.yield(pending)
+        case .http:
+            httpQueue.continuation.yield(pending)
+        }
+    }
+
+    /// Stops taking work; `run()` returns once queued and running actions are done.
+    public func finish() {
+        execQueue.continuation.finish()
+        httpQueue.continuation.finish()
+    }
+
+    /// Runs queued actions until `finish()` and the queues drain.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.consume(self.execQueue.stream, permits: self.execPermits) }
+            group.addTask { await self.consume(self.httpQueue.stream, permits: self.httpPermits) }
+        }
+    }
+
+    private func consume(_ stream: AsyncStream<PendingAction>, permits: AsyncSemaphore) async {
+        await withDiscardingTaskGroup { group in
+            for await pending in stream {
+                if let notBefore = pending.notBefore, notBefore > Date() {
+                    // A retry resumed after a restart: it waits for its time without holding a permit.
+                    group.addTask { await self.perform(pending, permits: permits, holdingPermit: false) }
+                    continue
+                }
+                await permits.wait()
+                group.addTask { await self.perform(pending, permits: permits, holdingPermit: true) }
+            }
+        }
+    }
+
+    /// Runs one action to its end: attempts with backoff between them, a permit held only while attempting.
+    private func perform(_ pending: PendingAction, permits: AsyncSemaphore, holdingPermit: Bool) async {
+        let start = ContinuousClock.now
+        let alert = pending.alert
+        let kind = pending.action.kind
+        let context = AlertContext(alert: alert)
+        let metadata: Logger.Metadata = [
+            "rule": "\(alert.rule)", "alert": "\(alert.id)", "action": "\(kind)", "index": "\(pending.actionIndex)",
+        ]
+        let retries: Int
+        switch pending.action {
+        case .exec(let action): retries = action.retries
+        case .http(let action): retries = action.retries
+        case .log: retries = 0
+        }
+        var attempts = pending.attempts
+        var holdsPermit = holdingPermit
+        if !holdsPermit, let notBefore = pending.notBefore {
+            try? await Task.sleep(for: .milliseconds(Int64(max(0, notBefore.timeIntervalSinceNow) * 1000)))
+        }
+        while !Task.isCancelled {
+            if !holdsPermit { await permits.wait() }
+            holdsPermit = true
+            attempts += 1
+            let result = await attempt(pending.action, alert: alert, context: context, metadata: metadata)
+            permits.signal()
+            holdsPermit = false
+            // Cancelled (shutdown past its grace): the outbox keeps the action pending for the next start.
+            if Task.isCancelled { return }
+            var status: ActionOutcome.Status?
+            var reason: String?
+            var retryAfter: Duration?
+            switch result {
+            case .success:
+                status = .success
+            case .failure(let why):
+                status = .failure
+                reason = why
+            case .retryable(let why, let after):
+                reason = why
+                retryAfter = after
+                if attempts > retries { status = .failure }
+            case .timeout(let why):
+                reason = why
+                if attempts > retries { status = .timeout }
+            }
+            if let status {
+                let outcome = ActionOutcome(
+                    alertID: alert.id, rule: alert.rule, actionIndex: pending.actionIndex, kind: kind, status: status,
+                    attempts: attempts, reason: reason, duration: ContinuousClock.now - start
+                )
+                if status != .success {
+                    logger.error(
+                        "action gave up",
+                        metadata: metadata.merging(["reason": "\(reason ?? "")", "attempts": "\(attempts)"]) { $1 }
+                    )
+                }
+                record(outcome)
+                await onOutcome(outcome)
+                return
+            }
+            Counter(
+                label: "callwatch_actions_total",
+                dimensions: [("rule", alert.rule), ("action", kind), ("outcome", "retry")]
+            ).increment()
+            let delay = retryAfter.map { min($0, configuration.backoffCap) } ?? backoff(afterAttempt: attempts)
+            logger.info(
+                "action will retry",
+                metadata: metadata.merging(["reason": "\(reason ?? "")", "delay": "\(delay)"]) { $1 }
+            )
+            await onOutcome(
+                ActionOutcome(
+                    alertID: alert.id, rule: alert.rule, actionIndex: pending.actionIndex, kind: kind, status: .retry,
+                    attempts: attempts, reason: reason, duration: ContinuousClock.now - start,
+                    notBefore: Date().addingTimeInterval(delay.seconds)
+                )
+            )
+            try? await Task.sleep(for: delay)
+        }
+    }
+
+    private func attempt(
+        _ action: ActionSpec,
+        alert: Alert,
+        context: AlertContext,
+        metadata: Logger.Metadata
+    ) async -> AttemptResult {
+        switch action {
+        case .exec(let exec):
+            execInFlight.increment()
+            defer { execInFlight.decrement() }
+            return await self.exec.run(ExecRunner.invocation(for: exec, alert: alert, context: context), metadata: metadata)
+        case .http(let http):
+            httpInFlight.increment()
+            defer { httpInFlight.decrement() }
+            return await self.http.send(HTTPSender.request(for: http, alert: alert, context: context), metadata: metadata)
+        case .log:
+            return .success
+        }
+    }
+
+    /// Exponential backoff with jitter: base × 2^(n-1), scaled by a random factor in [0.5, 1], capped.
+    func backoff(afterAttempt attempt: Int) -> Duration {
+        let exponent = min(attempt - 1, 20)
+        let full = min(configuration.backoffBase.seconds * pow(2, Double(exponent)), configuration.backoffCap.seconds)
+        return .milliseconds(Int64(full * Double.random(in: 0.5...1) * 1000))
+    }
+
+    private func record(_ outcome: ActionOutcome) {
+        Counter(
+            label: "callwatch_actions_total",
+            dimensions: [("rule", outcome.rule), ("action", outcome.kind), ("outcome", outcome.status.rawValue)]
+        ).increment()
+        Metrics.Timer(label: "callwatch_action_duration_seconds", dimensions: [("action", outcome.kind)])
+            .recordNanoseconds(
+                outcome.duration.components.seconds * 1_000_000_000 + outcome.duration.components.attoseconds / 1_000_000_000
+            )
+    }
+}

@@ -1,0 +1,88 @@
+/// The template context of SPEC §4: payload fields of the alert's last event at the top level, `rule.*`,
+/// `alert.*` and the list `alert.events`. Built only when an alert fires.
+public struct AlertContext {
+    public let values: [String: Any]
+
+    public init(alert: Alert, ruleDescription: String? = nil) {
+        var values: [String: Any] = [:]
+        if let last = alert.events.last {
+            for member in last.envelope.members { values[member.key] = Self.mustacheValue(member.value) }
+            for member in last.payload.members { values[member.key] = Self.mustacheValue(member.value) }
+            if let dtmf = last[.dtmf] { values["dtmf"] = Self.mustacheValue(dtmf) }
+        }
+        values["rule"] = ["name": alert.rule, "description": ruleDescription ?? alert.description]
+        var alertValues: [String: Any] = [
+            "id": alert.id,
+            "count": String(alert.count),
+            "key": alert.keyText,
+            "firstAt": Timestamp.format(alert.firstAt),
+            "lastAt": Timestamp.format(alert.lastAt),
+            "firedAt": Timestamp.format(alert.firedAt),
+            "json": alert.jsonString,
+            "events": alert.events.map { event in
+                Dictionary(event.payload.members.map { ($0.key, Self.mustacheValue($0.value)) }) { first, _ in first }
+            },
+        ]
+        if let match = alert.match { alertValues["match"] = match }
+        values["alert"] = alertValues
+        self.values = values
+    }
+
+    /// Numbers render as they arrived (`486`, not `486.0`); null renders empty.
+    static func mustacheValue(_ value: JSONValue) -> Any {
+        switch value {
+        case .null: return ""
+        case .bool(let bool): return bool
+        case .number(let number): return JSONValue.format(number)
+        case .string(let string): return string
+        case .array(let elements): return elements.map(mustacheValue)
+        case .object(let object):
+            return Dictionary(object.members.map { ($0.key, mustacheValue($0.value)) }) { first, _ in first }
+        }
+    }
+
+    public func render(_ template: Template) -> String { template.render(values) }
+
+    /// Renders a `json:` body: string leaves through their templates, then encoded, so data cannot break it.
+    public func render(_ template: JSONTemplate) -> JSONValue {
+        switch template {
+        case .literal(let value): return value
+        case .string(let leaf): return .string(leaf.render(values))
+        case .array(let elements): return .array(elements.map(render))
+        case .object(let members): return .object(JSONObject(members.map { ($0.key, render($0.value)) }))
+        }
+    }
+
+    /// `CALLWATCH_ALERT_ID`, `CALLWATCH_RULE` and every payload field as `CALLWATCH_<UPPER_SNAKE>`.
+    public static func environment(for alert: Alert) -> [String: String] {
+        var environment = ["CALLWATCH_ALERT_ID": alert.id, "CALLWATCH_RULE": alert.rule]
+        guard let last = alert.events.last else { return environment }
+        for member in last.payload.members {
+            let value: String
+            switch member.value {
+            case .null: value = ""
+            case .array, .object: value = JSONWriter.string(member.value)
+            default: value = member.value.stringValue ?? ""
+            }
+            environment["CALLWATCH_" + upperSnake(member.key)] = value
+        }
+        if let dtmf = last[.dtmf]?.stringValue { environment["CALLWATCH_DTMF"] = dtmf }
+        return environment
+    }
+
+    /// `sipCode` → `SIP_CODE`, `sourceRefId` → `SOURCE_REF_ID`; anything not alphanumeric becomes `_`.
+    public static func upperSnake(_ name: String) -> String {
+        var result = ""
+        var previousWasLower = false
+        for character in name {
+            if character.isUppercase, previousWasLower { result.append("_") }
+            if character.isASCII, character.isLetter || character.isNumber {
+                result += character.uppercased()
+            } else {
+                result.append("_")
+            }
+            previousWasLower = character.isLowercase || character.isNumber
+        }
+        return result
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Logging
+import Subprocess
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs an `exec` action: argv started directly (never through a shell), in its own process group, with the
+/// alert JSON on stdin, a timeout that sends SIGTERM to the group and SIGKILL `killGrace` later.
+public struct ExecRunner: Sendable {
+    /// How much of stdout and stderr is kept for the log.
+    public static let outputLimit = 4096
+
+    public var killGrace: Duration
+    public var logger: Logger
+
+    public init(killGrace: Duration = .seconds(5), logger: Logger) {
+        self.killGrace = killGrace
+        self.logger = logger
+    }
+
+    public struct Invocation: Sendable {
+        public var argv: [String]
+        public var environment: [String: String]
+        public var stdin: String?
+        public var workdir: String?
+        public var timeout: Duration
+    }
+
+    public static func invocation(for action: ExecAction, alert: Alert, context: AlertContext) -> Invocation {
+        var environment = AlertContext.environment(for: alert)
+        for (name, template) in action.env { environment[name] = context.render(template) }
+        return Invocation(
+            argv: action.command.map(context.render),
+            environment: environment,
+            stdin: action.stdin == .alert ? alert.jsonString : nil,
+            workdir: action.workdir,
+            timeout: action.timeout
+        )
+    }
+
+    struct TimedOut: Error {}
+
+    public func run(_ invocation: Invocation, metadata: Logger.Metadata) async -> AttemptResult {
+        guard let program = invocation.argv.first, !program.isEmpty else {
+            return .failure(reason: "empty command")
+        }
+        let executable: Executable = program.contains("/") ? .path(FilePath(program)) : .name(program)
+        var updates: [Environment.Key: String?] = [:]
+        for (name, value) in invocation.environment {
+            if let key = Environment.Key(rawValue: name) { updates[key] = value }
+        }
+        var options = PlatformOptions()
+        options.processGroupID = 0
+        options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: killGrace)]
+        let input = invocation.stdin ?? ""
+        let useStdin = invocation.stdin != nil
+        let configuration = Configuration(
+            executable: executable,
+            arguments: Arguments(Array(invocation.argv.dropFirst())),
+            environment: .inherit.updating(updates),
+            workingDirectory: invocation.workdir.map { FilePath($0) },
+            platformOptions: options
+        )
+        do {
+            let result = try await withThrowingTaskGroup(of: ExecutionRecord?.self) { group in
+                group.addTask {
+                    let record = try await Subprocess.run(
+                        configuration,
+                        input: useStdin ? .string(input) : .string(""),
+                        output: .sequence,
+                        error: .sequence
+                    ) { execution in
+                        async let out = Self.collect(execution.standardOutput)
+                        async let err = Self.collect(execution.standardError)
+                        return try await (out, err)
+                    }
+                    return ExecutionRecord(
+                        status: record.terminationStatus, stdout: record.closureResult.0, stderr: record.closureResult.1
+                    )
+                }
+                group.addTask {
+                    try await Task.sleep(for: invocation.timeout)
+                    throw TimedOut()
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
+            }
+            guard let result else { return .failure(reason: "no result") }
+            var logMetadata = metadata
+            if !result.stdout.isEmpty { logMetadata["stdout"] = .string(result.stdout) }
+            if !result.stderr.isEmpty { logMetadata["stderr"] = .string(result.stderr) }
+            if result.status.isSuccess {
+                logger.debug("exec action succeeded", metadata: logMetadata)
+                return .success
+            }
+            logMetadata["status"] = .string(result.status.description)
+            logger.warning("exec action failed", metadata: logMetadata)
+            return .retryable(reason: "command \(result.status)", retryAfter: nil)
+        } catch is TimedOut {
+            logger.warning("exec action timed out", metadata: metadata)
+            return .timeout(reason: "timed out after \(invocation.timeout)")
+        } catch {
+            logger.warning("exec action could not start", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            return .failure(reason: "cannot run \(program): \(error)")
+        }
+    }
+
+    struct ExecutionRecord: Sendable {
+        var status: TerminationStatus
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Keeps the first 4 KiB of a stream and drains the rest, so a chatty hook never blocks on a full pipe.
+    static func collect(_ sequence: SubprocessOutputSequence) async throws -> String {
+        var kept: [UInt8] = []
+        for try await buffer in sequence {
+            guard kept.count < outputLimit else { continue }
+            buffer.withUnsafeBytes { bytes in
+                kept.append(contentsOf: bytes.prefix(outputLimit - kept.count))
+            }
+        }
+        return String(decoding: kept, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

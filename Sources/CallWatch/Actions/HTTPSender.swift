@@ -1,0 +1,103 @@
+import Foundation
+import Logging
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Sends `http` actions with Foundation's URLSession (libcurl on Linux). One attempt per call; the retry policy
+/// lives in `ActionRunner`.
+public struct HTTPSender: Sendable {
+    let session: URLSession
+    public var logger: Logger
+
+    public init(logger: Logger) {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpCookieStorage = nil
+        configuration.urlCache = nil
+        configuration.httpMaximumConnectionsPerHost = 64
+        self.session = URLSession(configuration: configuration)
+        self.logger = logger
+    }
+
+    public struct Request: Sendable {
+        public var url: String
+        public var method: String
+        public var headers: [(name: String, value: String)]
+        public var body: Data
+        public var timeout: Duration
+    }
+
+    public static func request(for action: HTTPAction, alert: Alert, context: AlertContext) -> Request {
+        var headers = action.headers.map { ($0.name, context.render($0.value)) }
+        let body: Data
+        switch action.body {
+        case .alert:
+            body = Data(alert.jsonString.utf8)
+            headers.append(("Content-Type", "application/json"))
+        case .json(let template):
+            body = Data(JSONWriter.string(context.render(template)).utf8)
+            headers.append(("Content-Type", "application/json"))
+        case .raw(let template):
+            body = Data(context.render(template).utf8)
+        }
+        if !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+            headers.append(("Content-Type", "text/plain; charset=utf-8"))
+        }
+        headers.removeAll { $0.0.lowercased() == "idempotency-key" }
+        headers.append(("Idempotency-Key", alert.id))
+        return Request(url: context.render(action.url), method: action.method, headers: headers, body: body, timeout: action.timeout)
+    }
+
+    public func send(_ request: Request, metadata: Logger.Metadata) async -> AttemptResult {
+        guard let url = URL(string: request.url), let scheme = url.scheme, scheme == "http" || scheme == "https" else {
+            return .failure(reason: "invalid url")
+        }
+        var urlRequest = URLRequest(url: url)
+        urlRequest.httpMethod = request.method
+        urlRequest.timeoutInterval = request.timeout.seconds
+        for (name, value) in request.headers { urlRequest.setValue(value, forHTTPHeaderField: name) }
+        if request.method != "GET", request.method != "HEAD" { urlRequest.httpBody = request.body }
+        let prepared = urlRequest
+        let session = self.session
+        do {
+            let (_, response) = try await withThrowingTaskGroup(of: (Data, URLResponse).self) { group in
+                group.addTask { try await session.data(for: prepared) }
+                group.addTask {
+                    // URLSession's own timeout is per-read; this bounds the whole exchange.
+                    try await Task.sleep(for: request.timeout + .milliseconds(250))
+                    throw URLError(.timedOut)
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
+            }
+            guard let http = response as? HTTPURLResponse else { return .failure(reason: "not an HTTP response") }
+            let status = http.statusCode
+            switch status {
+            case 200..<300:
+                return .success
+            case 408, 429, 500..<600:
+                let retryAfter = (http.value(forHTTPHeaderField: "Retry-After")).flatMap(Self.parseRetryAfter)
+                return .retryable(reason: "HTTP \(status)", retryAfter: retryAfter)
+            default:
+                return .failure(reason: "HTTP \(status)")
+            }
+        } catch let error as URLError where error.code == .timedOut {
+            return .timeout(reason: "timed out after \(request.timeout)")
+        } catch {
+            return .retryable(reason: "network error: \(error.localizedDescription)", retryAfter: nil)
+        }
+    }
+
+    /// `Retry-After`: delay seconds or an HTTP date.
+    static func parseRetryAfter(_ value: String) -> Duration? {
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        if let seconds = Int(trimmed), seconds >= 0 { return .seconds(seconds) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: trimmed) else { return nil }
+        return .milliseconds(Int64(max(0, date.timeIntervalSinceNow) * 1000))
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Ingest → journal → evaluate → outbox → actions. One writer loop takes every event waiting, commits them in one
+/// transaction together with the alerts they fire (group commit), answers each request, then hands the alerts'
+/// actions to the dispatcher. A request's answer therefore means: stored, evaluated, alerts recorded.
+public final class Pipeline: Sendable {
+    public enum IngestOutcome: Sendable, Equatable {
+        case accepted
+        case duplicate
+    }
+
+    public enum IngestError: Error, CustomStringConvertible {
+        case shuttingDown
+        case storeFailed(String)
+
+        public var description: String {
+            switch self {
+            case .shuttingDown: "callwatch is shutting down"
+            case .storeFailed(let reason): "the event could not be stored: \(reason)"
+            }
+        }
+    }
+
+    struct Submission: Sendable {
+        var entry: JournalEntry
+        var continuation: CheckedContinuation<IngestOutcome, any Error>
+    }
+
+    public let store: any EventStore
+    let dispatcher: ActionDispatcher
+    let logger: Logger
+    let engine: Mutex<Engine>
+    let metrics: Mutex<PipelineMetrics>
+    let pending = Atomic<Int>(0)
+    let queue = BatchQueue<Submission>()
+
+    public init(ruleSet: RuleSet, store: any EventStore, dispatcher: ActionDispatcher, logger: Logger) {
+        self.store = store
+        self.dispatcher = dispatcher
+        self.logger = logger
+        self.engine = Mutex(Engine(ruleSet: ruleSet))
+        self.metrics = Mutex(PipelineMetrics(rules: ruleSet.rules))
+    }
+
+    /// The rules in force.
+    public var ruleSet: RuleSet { engine.withLock { $0.ruleSet } }
+
+    /// Stores and evaluates one event; returns once it is committed.
+    public func ingest(_ event: CallEvent, body: [UInt8], receivedAt: Date = Date()) async throws -> IngestOutcome {
+        let entry = JournalEntry(identity: event.identity, receivedAt: receivedAt, body: body, event: event)
+        return try await withCheckedThrowingContinuation { continuation in
+            if !queue.append(Submission(entry: entry, continuation: continuation)) {
+                continuation.resume(throwing: IngestError.shuttingDown)
+            }
+        }
+    }
+
+    /// Counts a request refused before it reached the pipeline (bad JSON, auth, size…).
+    public func countRejected() {
+        metrics.withLock { $0.rejected.increment() }
+    }
+
+    /// The writer loop. Returns after `finish()` once every queued event is committed.
+    public func run() async {
+        while let batch = await queue.next() {
+            await commit(batch)
+        }
+    }
+
+    /// Stops taking events; `run()` drains what is queued and returns.
+    public func finish() {
+        queue.finish()
+    }
+
+    func commit(_ batch: [Submission]) async {
+        let fired = Mutex<[(AlertRecord, [ActionSpec])]>([])
+        do {
+            let results = try await store.append(batch.map(\.entry)) { [self] fresh in
+                var records: [AlertRecord] = []
+                self.engine.withLock { engine in
+                    self.metrics.withLock { metrics in
+                        for entry in fresh {
+                            guard let event = entry.event else { continue }
+                            let evaluation = engine.evaluate(event, at: entry.receivedAt)
+                            for index in evaluation.matchedRules { metrics.matches[index].increment() }
+                            for alert in evaluation.suppressed {
+                                if let index = engine.ruleIndex(named: alert.rule) { metrics.suppressed[index].increment() }
+                            }
+                            for alert in evaluation.fired {
+                                guard let index = engine.ruleIndex(named: alert.rule) else { continue }
+                                metrics.fired[index].increment()
+                                let actions = engine.ruleSet.rules[index].actions
+                                let record = AlertRecord(alert: alert, actionKinds: actions.map(\.kind))
+                                records.append(record)
+                                fired.withLock { $0.append((record, actions)) }
+                            }
+                        }
+                    }
+                }
+                return records
+            }
+            metrics.withLock { metrics in
+                for (submission, isNew) in zip(batch, results) {
+                    if isNew { metrics.accepted.increment() } else { metrics.duplicate.increment() }
+                    submission.continuation.resume(returning: isNew ? .accepted : .duplicate)
+                }
+            }
+        } catch {
+            logger.error("store commit failed", metadata: ["error": "\(error)", "events": "\(batch.count)"])
+            for submission in batch {
+                submission.continuation.resume(throwing: IngestError.storeFailed("\(error)"))
+            }
+            return
+        }
+        for (record, actions) in fired.withLock({ $0 }) {
+            adjustPending(by: actions.count)
+            dispatcher.submit(record.alert, actions: actions)
+        }
+    }
+
+    /// Applies an action's progress to the outbox; wired as the dispatcher's outcome handler.
+    public func recordOutcome(_ outcome: ActionOutcome) async {
+        do {
+            try await store.updateAction(
+                alertID: outcome.alertID, index: outcome.actionIndex,
+                status: outcome.isFinal ? outcome.status.rawValue : "pending", attempts: outcome.attempts,
+                reason: outcome.reason, notBefore: outcome.notBefore
+            )
+        } catch {
+            logger.error("cannot record action outcome", metadata: ["alert": "\(outcome.alertID)", "error": "\(error)"])
+        }
+        if outcome.isFinal { adjustPending(by: -1) }
+    }
+
+    func adjustPending(by delta: Int) {
+        let value = pending.add(delta, ordering: .relaxed).newValue
+        metrics.withLock { $0.outboxPending.record(value) }
+    }
+
+    /// Swaps in new rules, keeping the state of rules whose name and state definition are unchanged.
+    public func reload(_ ruleSet: RuleSet) {
+        engine.withLock { engine in
+            engine = Engine(ruleSet: ruleSet, carryingStateFrom: engine)
+        }
+        metrics.withLock { $0.setRules(ruleSet.rules) }
+    }
+}

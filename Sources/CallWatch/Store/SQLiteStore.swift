@@ -1,0 +1,253 @@
+import Foundation
+import GRDB
+
+/// The embedded store: SQLite in WAL mode through GRDB. One writer connection does all writes, so concurrent
+/// requests' events are committed together (group commit: see `Pipeline`).
+public final class SQLiteStore: EventStore {
+    public static let schemaVersion = 1
+
+    let pool: DatabasePool
+
+    public enum OpenError: Error, CustomStringConvertible {
+        case cannotOpen(path: String, reason: String)
+
+        public var description: String {
+            switch self {
+            case .cannotOpen(let path, let reason): "cannot open the store at \(path): \(reason)"
+            }
+        }
+    }
+
+    /// Opens (creating and migrating on first start) the store at `path`.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.label = "callwatch.store"
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            // FULL: each commit is on disk before its 200 is sent; group commit keeps the cost shared.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            if !FileManager.default.fileExists(atPath: directory) {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+            try pool.read { db in
+                let check = try String.fetchOne(db, sql: "PRAGMA quick_check") ?? "unknown"
+                if check != "ok" { throw OpenError.cannotOpen(path: path, reason: "integrity check failed: \(check)") }
+            }
+        } catch let error as OpenError {
+            throw error
+        } catch let error as DatabaseError {
+            throw OpenError.cannotOpen(path: path, reason: error.message ?? "\(error.resultCode)")
+        } catch {
+            throw OpenError.cannotOpen(path: path, reason: "\(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE events (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        identity TEXT NOT NULL UNIQUE,
+                        received_at REAL NOT NULL,
+                        body BLOB NOT NULL
+                    );
+                    CREATE INDEX events_received_at ON events(received_at);
+                    CREATE TABLE alerts (
+                        id TEXT PRIMARY KEY,
+                        rule TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        fired_at REAL NOT NULL,
+                        body TEXT NOT NULL
+                    );
+                    CREATE INDEX alerts_fired_at ON alerts(fired_at);
+                    CREATE TABLE outbox (
+                        alert_id TEXT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+                        action_index INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        status TEXT NOT NULL DEFAULT 'pending',
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        reason TEXT,
+                        not_before REAL,
+                        updated_at REAL,
+                        PRIMARY KEY (alert_id, action_index)
+                    );
+                    CREATE INDEX outbox_pending ON outbox(status) WHERE status = 'pending';
+                    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                    INSERT INTO meta (key, value) VALUES ('schema_version', '1');
+                    """
+            )
+        }
+        return migrator
+    }
+
+    public func append(
+        _ entries: [JournalEntry],
+        evaluate: @Sendable ([JournalEntry]) -> [AlertRecord]
+    ) async throws -> [Bool] {
+        try await pool.write { db in
+            let insert = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO events (identity, received_at, body) VALUES (?, ?, ?)"
+            )
+            var inserted: [Bool] = []
+            inserted.reserveCapacity(entries.count)
+            var fresh: [JournalEntry] = []
+            for entry in entries {
+                try insert.execute(
+                    arguments: [entry.identity, entry.receivedAt.timeIntervalSince1970, Data(entry.body)]
+                )
+                let isNew = db.changesCount > 0
+                inserted.append(isNew)
+                if isNew { fresh.append(entry) }
+            }
+            guard !fresh.isEmpty else { return inserted }
+            let records = evaluate(fresh)
+            let insertAlert = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO alerts (id, rule, key, fired_at, body) VALUES (?, ?, ?, ?, ?)"
+            )
+            let insertAction = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO outbox (alert_id, action_index, kind, updated_at) VALUES (?, ?, ?, ?)"
+            )
+            for record in records {
+                let alert = record.alert
+                try insertAlert.execute(arguments: [
+                    alert.id, alert.rule, alert.keyText, alert.firedAt.timeIntervalSince1970, alert.jsonString,
+                ])
+                for (index, kind) in record.actionKinds.enumerated() {
+                    try insertAction.execute(arguments: [alert.id, index, kind, alert.firedAt.timeIntervalSince1970])
+                }
+            }
+            return inserted
+        }
+    }
+
+    public func updateAction(
+        alertID: String,
+        index: Int,
+        status: String,
+        attempts: Int,
+        reason: String?,
+        notBefore: Date?
+    ) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE outbox SET status = ?, attempts = ?, reason = ?, not_before = ?, updated_at = ?
+                    WHERE alert_id = ? AND action_index = ?
+                    """,
+                arguments: [
+                    status, attempts, reason, notBefore?.timeIntervalSince1970, Date().timeIntervalSince1970, alertID,
+                    index,
+                ]
+            )
+        }
+    }
+
+    public func entries(since: Date) async throws -> [JournalEntry] {
+        try await pool.read { db in
+            let rows = try Row.fetchCursor(
+                db,
+                sql: "SELECT identity, received_at, body FROM events WHERE received_at >= ? ORDER BY seq",
+                arguments: [since.timeIntervalSince1970]
+            )
+            var entries: [JournalEntry] = []
+            while let row = try rows.next() {
+                let body: Data = row[2]
+                entries.append(
+                    JournalEntry(
+                        identity: row[0], receivedAt: Date(timeIntervalSince1970: row[1]), body: Array(body)
+                    )
+                )
+            }
+            return entries
+        }
+    }
+
+    public func pendingActions() async throws -> [OutboxEntry] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT alerts.body, outbox.action_index, outbox.kind, outbox.attempts, outbox.not_before
+                    FROM outbox JOIN alerts ON alerts.id = outbox.alert_id
+                    WHERE outbox.status = 'pending' ORDER BY alerts.fired_at, outbox.action_index
+                    """
+            ).map { row in
+                let notBefore: Double? = row[4]
+                return OutboxEntry(
+                    alertJSON: row[0], actionIndex: row[1], kind: row[2], attempts: row[3],
+                    notBefore: notBefore.map(Date.init(timeIntervalSince1970:))
+                )
+            }
+        }
+    }
+
+    public func recentAlerts(limit: Int) async throws -> [AlertSummary] {
+        try await pool.read { db in
+            let alerts = try Row.fetchAll(
+                db,
+                sql: "SELECT id, rule, key, fired_at FROM alerts ORDER BY fired_at DESC, id LIMIT ?",
+                arguments: [limit]
+            )
+            return try alerts.map { row in
+                let id: String = row[0]
+                let actions = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT action_index, kind, status, attempts, reason FROM outbox
+                        WHERE alert_id = ? ORDER BY action_index
+                        """,
+                    arguments: [id]
+                ).map {
+                    AlertSummary.Action(index: $0[0], kind: $0[1], status: $0[2], attempts: $0[3], reason: $0[4])
+                }
+                return AlertSummary(
+                    id: id, rule: row[1], key: row[2], firedAt: Date(timeIntervalSince1970: row[3]), actions: actions
+                )
+            }
+        }
+    }
+
+    public func pendingCount() async throws -> Int {
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE status = 'pending'") ?? 0
+        }
+    }
+
+    public func prune(before: Date) async throws -> Int {
+        var total = 0
+        let cutoff = before.timeIntervalSince1970
+        // Small batches: each is a short write transaction, so ingest's commits interleave.
+        while true {
+            let deleted = try await pool.write { db in
+                try db.execute(
+                    sql: """
+                        DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_at < ? LIMIT 5000)
+                        """,
+                    arguments: [cutoff]
+                )
+                var count = db.changesCount
+                try db.execute(
+                    sql: """
+                        DELETE FROM alerts WHERE id IN (
+                            SELECT id FROM alerts WHERE fired_at < ? AND NOT EXISTS (
+                                SELECT 1 FROM outbox WHERE outbox.alert_id = alerts.id AND outbox.status = 'pending')
+                            LIMIT 5000)
+                        """,
+                    arguments: [cutoff]
+                )
+                count += db.changesCount
+                return count
+            }
+            total += deleted
+            if deleted == 0 { return total }
+            await Task.yield()
+        }
+    }
+}

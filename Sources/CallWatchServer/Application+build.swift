@@ -1,0 +1,122 @@
+import CallWatch
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// What starting the daemon can fail on, said so an operator knows what to fix.
+public enum StartupError: Error, CustomStringConvertible {
+    case rules(RulesError)
+    case badListen(String)
+    case store(String)
+
+    public var description: String {
+        switch self {
+        case .rules(let error): error.description
+        case .badListen(let text): "invalid --listen '\(text)'; use HOST:PORT, e.g. 127.0.0.1:8080"
+        case .store(let reason): reason
+        }
+    }
+}
+
+/// Builds the daemon (SPEC §5): loads and checks the rules, opens the store, recovers, and wires routes and
+/// services. `callwatch serve` and the tests both call this.
+public func buildApplication(
+    _ configuration: ServeConfiguration,
+    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+) async throws -> some ApplicationProtocol {
+    MetricsSetup.bootstrap()
+    var logger = Logger(label: "callwatch") { label -> any LogHandler in
+        configuration.logFormat == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+    }
+    logger.logLevel = configuration.logLevel
+
+    var ruleSet: RuleSet
+    do {
+        ruleSet = try RulesLoader.load(path: configuration.configPath)
+    } catch {
+        throw StartupError.rules(error)
+    }
+    for warning in ruleSet.warnings { logger.warning("\(warning.description)") }
+    if let listen = configuration.listen {
+        guard let (host, port) = ServerConfig.parseListen(listen) else { throw StartupError.badListen(listen) }
+        ruleSet.server.host = host
+        ruleSet.server.port = port
+    }
+    if let statePath = configuration.statePath { ruleSet.state.path = statePath }
+
+    let store: SQLiteStore
+    do {
+        store = try SQLiteStore(path: ruleSet.state.path)
+    } catch {
+        throw StartupError.store("\(error)")
+    }
+    var dispatcherConfiguration = ActionDispatcher.Configuration(defaults: ruleSet.defaults)
+    dispatcherConfiguration.killGrace = configuration.killGrace
+    let dispatcher = ActionDispatcher(configuration: dispatcherConfiguration, logger: logger)
+    let pipeline = Pipeline(ruleSet: ruleSet, store: store, dispatcher: dispatcher, logger: logger)
+    dispatcher.setOutcomeHandler { outcome in await pipeline.recordOutcome(outcome) }
+    let report = try await pipeline.recover()
+    logger.info(
+        "recovered from the journal",
+        metadata: [
+            "events": "\(report.eventsReplayed)", "actions": "\(report.actionsResumed)",
+            "seconds": "\(report.duration.seconds)",
+        ]
+    )
+
+    let reloader = ConfigReloader(path: configuration.configPath, pipeline: pipeline, logger: logger)
+    let isReady = Atomic<Bool>(true)
+    let router = Router(context: CallWatchRequestContext.self)
+    router.middlewares.add(JSONErrorMiddleware())
+    IngestRoutes(pipeline: pipeline, reloader: reloader, ready: { isReady.load(ordering: .relaxed) })
+        .register(on: router, path: ruleSet.server.path)
+
+    let server = ruleSet.server
+    if !isLoopback(server.host), server.auth == nil {
+        logger.warning(
+            "listening beyond loopback with no auth: anyone who can reach this port can post events",
+            metadata: ["listen": "\(server.listen)"]
+        )
+    }
+    logger.info(
+        "callwatch serving",
+        metadata: ["listen": "\(server.listen)", "path": "\(server.path)", "rules": "\(ruleSet.rules.count)"]
+    )
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(server.host, port: server.port), serverName: nil),
+        services: [
+            DispatcherService(dispatcher: dispatcher, grace: configuration.shutdownGrace),
+            PipelineService(pipeline: pipeline),
+            ConfigWatcher(reloader: reloader, interval: configuration.watchInterval),
+            PrunerService(pipeline: pipeline, logger: logger, interval: .seconds(60)),
+        ],
+        onServerRunning: onServerRunning,
+        logger: logger
+    )
+}
+
+func isLoopback(_ host: String) -> Bool {
+    host == "localhost" || host.hasPrefix("127.") || host == "::1"
+}
+
+/// Turns errors thrown below (unknown route, framework errors) into SPEC §5's JSON error bodies.
+struct JSONErrorMiddleware: RouterMiddleware {
+    typealias Context = CallWatchRequestContext
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPResponseError {
+            let message = error.status == .notFound ? "no such endpoint" : error.status.reasonPhrase
+            return IngestRoutes.error(error.status, message)
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import CallWatch
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The journal writer: runs until graceful shutdown, then drains what the server already accepted.
+struct PipelineService: Service {
+    let pipeline: Pipeline
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await pipeline.run()
+        } onGracefulShutdown: {
+            pipeline.finish()
+        }
+    }
+}
+
+/// Runs actions; on shutdown lets running ones finish for up to `grace`, then cancels them (their outbox rows
+/// stay pending and resume on the next start).
+struct DispatcherService: Service {
+    let dispatcher: ActionDispatcher
+    let grace: Duration
+
+    func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await dispatcher.run() }
+            group.addTask {
+                try? await gracefulShutdown()
+                dispatcher.finish()
+                try? await Task.sleep(for: grace)
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}
+
+/// Prunes the journal in the background: entries older than `state.retention` and than every window.
+struct PrunerService: Service {
+    let pipeline: Pipeline
+    let logger: Logger
+    let interval: Duration
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let ruleSet = pipeline.ruleSet
+            let keep = max(ruleSet.state.retention.seconds, 2 * ruleSet.longestHorizon.seconds)
+            do {
+                let deleted = try await pipeline.store.prune(before: Date().addingTimeInterval(-keep))
+                if deleted > 0 { logger.info("pruned the journal", metadata: ["rows": "\(deleted)"]) }
+            } catch {
+                logger.error("pruning failed", metadata: ["error": "\(error)"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+}
