@@ -27,8 +27,9 @@
 #   RESULTS_DIR                         keep raw wrk outputs and summary.tsv here
 #   KEEP_TMP=1                          keep the temporary directory
 #   NO_INSTALL=1                        do not apt-get install missing packages
-# Exit status: 0 all goals met (or not evaluated), 1 a goal failed,
-# 2 usage or setup error.
+# Exit status: 0 every run clean and every evaluated goal met; 1 a goal
+# failed or a run had non-2xx responses or socket errors; 2 usage or setup
+# error.
 set -euo pipefail
 
 PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
@@ -219,9 +220,11 @@ ensure_packages() {
 }
 
 # ---------------------------------------------------------------- helpers
-# A free TCP port on 127.0.0.1 below the ephemeral range, never one already
-# handed out in this run (so every server start gets its own port).
+# Sets PORT to a free TCP port on 127.0.0.1 below the ephemeral range, never
+# one already handed out in this run (every server start gets its own port).
+# Sets a global rather than printing, so that USED_PORTS survives.
 USED_PORTS=" "
+PORT=""
 free_port() {
   local p i
   for ((i = 0; i < 500; i++)); do
@@ -230,7 +233,7 @@ free_port() {
     # A refused connection means nothing listens there.
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       USED_PORTS+="$p "
-      printf '%s\n' "$p"
+      PORT=$p
       return 0
     fi
   done
@@ -261,10 +264,13 @@ rules_server_path() {
   ' "$1"
 }
 
+# Sets NONCE to a new eventId nonce for one wrk run (warm-ups included), so
+# no two runs against one store send the same eventId.
 NONCE_SEQ=0
+NONCE=""
 next_nonce() {
   NONCE_SEQ=$((NONCE_SEQ + 1))
-  printf '%08x' $((($(date +%s) * 256 + NONCE_SEQ) % 4294967296))
+  printf -v NONCE '%08x' $((($(date +%s) * 256 + NONCE_SEQ) % 4294967296))
 }
 
 log_tail() {
@@ -419,7 +425,8 @@ declare -A R_RPS R_P50 R_P99 R_NON2XX R_SOCK
 measure() {
   local target=$1 round=$2 port log out warm body code parsed
   local rps p50 p99 non2xx sock flag=""
-  port=$(free_port)
+  free_port
+  port=$PORT
   log="$WORK/logs/$target-r$round.log"
   out="$WORK/out/$target-r$round.txt"
   warm="$WORK/out/$target-r$round-warmup.txt"
@@ -430,12 +437,13 @@ measure() {
     callwatch) start_callwatch "$port" "$log" ;;
   esac
 
+  next_nonce
   if ((WARMUP > 0)); then
-    BENCH_NONCE=$(next_nonce) BENCH_DUMP_BODY="$body" \
+    BENCH_NONCE=$NONCE BENCH_DUMP_BODY="$body" \
       wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$LUA_SCRIPT" "$URL" \
       >"$warm" 2>&1 || warn "$target warm-up: wrk exited non-zero"
   else
-    BENCH_NONCE=$(next_nonce) BENCH_DUMP_BODY="$body" \
+    BENCH_NONCE=$NONCE BENCH_DUMP_BODY="$body" \
       wrk -t1 -c1 -d1s -s "$LUA_SCRIPT" "$URL" >"$warm" 2>&1 || true
   fi
   # One request by hand, to show what a failing endpoint answers.
@@ -449,7 +457,8 @@ measure() {
     fi
   fi
 
-  if ! BENCH_NONCE=$(next_nonce) wrk "${WRK_ARGS[@]}" "$URL" >"$out" 2>&1; then
+  next_nonce
+  if ! BENCH_NONCE=$NONCE wrk "${WRK_ARGS[@]}" "$URL" >"$out" 2>&1; then
     warn "$target round $round: wrk failed:"
     log_tail "$out"
   fi
@@ -535,10 +544,11 @@ for t in "${SELECTED[@]}"; do
 done
 
 status=0
-errors_seen=0
+ref_errors=0
 for t in "${SELECTED[@]}"; do
   if ((R_NON2XX[$t] + R_SOCK[$t] > 0)); then
-    errors_seen=1
+    status=1
+    [[ $t == callwatch ]] || ref_errors=1
     warn "$t had ${R_NON2XX[$t]} non-2xx responses and ${R_SOCK[$t]} socket errors: its numbers are not valid"
   fi
 done
@@ -568,10 +578,10 @@ if wants callwatch && { wants nginx || wants webhook; }; then
       "$(ok "${M_RPS[callwatch]} >= $GOAL_VS_WEBHOOK * ${M_RPS[webhook]}")" "ratio $r"
     verdict "callwatch p99 < webhook p99" \
       "$(ok "${M_P99[callwatch]} < ${M_P99[webhook]}")" \
-      "${M_P99[callwatch]} ms vs ${M_P99[webhook]} ms"
+      "$(printf '%.3f ms vs %.3f ms' "${M_P99[callwatch]}" "${M_P99[webhook]}")"
   fi
   ((cw_errors == 0)) || say "(callwatch answered with errors: every goal counts as failed)"
-  if ((errors_seen)); then
+  if ((ref_errors)); then
     say "(a reference server had errors: ratios against it are not meaningful)"
   fi
 fi

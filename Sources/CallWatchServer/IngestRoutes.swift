@@ -92,7 +92,7 @@ struct IngestRoutes: Sendable {
             pipeline.countRejected()
             return Self.error(.unsupportedMediaType, "send application/json")
         }
-        let maxBody = pipeline.ruleSet.server.maxBody
+        let maxBody = requestGuard.maxBody
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBody {
             pipeline.countRejected()
             return Self.error(.contentTooLarge, "body over \(maxBody) bytes")

@@ -14,6 +14,7 @@ struct RequestGuard: Sendable {
 
     let allow: [CIDR]
     let trustForwarded: Bool
+    let maxBody: Int
     let headerName: HTTPField.Name?
     let expected: [UInt8]
     let isBasic: Bool
@@ -21,6 +22,7 @@ struct RequestGuard: Sendable {
     init(server: ServerConfig) {
         allow = server.allow
         trustForwarded = server.trustForwarded
+        maxBody = server.maxBody
         switch server.auth {
         case .authorization(let value):
             headerName = .authorization

@@ -13,7 +13,7 @@ struct RuleRuntime: Sendable {
     }
 
     let rule: Rule
-    var states: [[String]: KeyState] = [:]
+    var states: [RuleKey: KeyState] = [:]
     private var sweepThreshold = 1024
     private var nextSweep = Date.distantPast
 
@@ -21,8 +21,12 @@ struct RuleRuntime: Sendable {
         self.rule = rule
     }
 
-    func keyValues(for event: CallEvent) -> [String] {
-        rule.by.map { event[$0]?.stringValue ?? "" }
+    func key(for event: CallEvent) -> RuleKey {
+        switch rule.by.count {
+        case 0: return .all
+        case 1: return .one(event[rule.by[0]]?.stringValue ?? "")
+        default: return .many(rule.by.map { event[$0]?.stringValue ?? "" })
+        }
     }
 
     func newKeyState() -> KeyState {
@@ -42,10 +46,10 @@ struct RuleRuntime: Sendable {
     /// Feeds one matching event.
     mutating func apply(_ event: CallEvent, at now: Date) -> Outcome {
         sweepIfDue(at: now)
-        let values = keyValues(for: event)
+        let ruleKey = key(for: event)
         let keyed = rule.isStateful
-        var state = keyed ? (states.removeValue(forKey: values) ?? newKeyState()) : newKeyState()
-        defer { if keyed { states[values] = state } }
+        var state = keyed ? (states.removeValue(forKey: ruleKey) ?? newKeyState()) : newKeyState()
+        defer { if keyed { states[ruleKey] = state } }
 
         var events: [CallEvent]
         var firstAt = now
@@ -65,6 +69,7 @@ struct RuleRuntime: Sendable {
         } else {
             events = [event]
         }
+        let values = ruleKey.values
         let key = zip(rule.by, values).map { ($0.description, $1) }
         let alert = Alert(
             id: Alert.makeID(
@@ -81,14 +86,14 @@ struct RuleRuntime: Sendable {
 
     /// The call of `event` disconnected: drop its buffered digits.
     mutating func dropSequence(for event: CallEvent) {
-        guard rule.sequence != nil else { return }
-        let values = keyValues(for: event)
-        guard var state = states[values], let sequence = state.sequence, !sequence.isEmpty else { return }
+        guard rule.sequence != nil, !states.isEmpty else { return }
+        let ruleKey = key(for: event)
+        guard var state = states[ruleKey], let sequence = state.sequence, !sequence.isEmpty else { return }
         if let callId = sequence.callId, case .string(let disconnected) = event[.callId], callId != disconnected {
             return
         }
         state.sequence!.drop()
-        states[values] = state
+        states[ruleKey] = state
     }
 
     /// Removes keys that can no longer fire. Amortised: runs when the map doubled or a horizon passed.

@@ -120,7 +120,7 @@ extension RulesCompiler {
 
     mutating func jsonTemplate(_ node: Node, context: String) -> JSONTemplate {
         switch node {
-        case .scalar(let scalar) where scalar.tag.kind == .str:
+        case .scalar(let scalar) where scalar.kind == .str:
             if scalar.string.contains("{{"), let template = reader.template(node, what: "http.json", context: context) {
                 return .string(template)
             }

@@ -145,7 +145,7 @@ struct YAMLReader {
     mutating func json(_ node: Node, context: String = "") -> JSONValue {
         switch node {
         case .scalar(let scalar):
-            switch scalar.tag.kind {
+            switch scalar.kind {
             case .null: return .null
             case .bool: return .bool(node.bool ?? false)
             case .int, .float:
@@ -168,7 +168,7 @@ struct YAMLReader {
             error(node, "\(what) must be a single value\(context)")
             return nil
         }
-        switch scalar.tag.kind {
+        switch scalar.kind {
         case .null: return .null
         case .int, .float:
             let text = scalar.string
@@ -188,7 +188,8 @@ struct YAMLReader {
             for problem in template.problems() {
                 // The rule's name goes before a "; did you mean …?" hint, as in every other message.
                 var message = problem.message
-                message.insert(contentsOf: context, at: message.range(of: "; did you mean ")?.lowerBound ?? message.endIndex)
+                let hint = message.range(of: "; did you mean ")?.lowerBound ?? message.endIndex
+                message.insert(contentsOf: context, at: hint)
                 report(problem.severity, node, message)
             }
             return template
@@ -231,7 +232,12 @@ struct YAMLReader {
     }
 }
 
-extension Tag {
-    /// The resolved tag name (`Tag.name` is internal to Yams).
-    var kind: Tag.Name { Tag.Name(rawValue: description) }
+extension Node.Scalar {
+    /// The scalar's resolved tag. Yams leaves a plain scalar's tag implicit until something resolves it, so `0` and
+    /// `null` would otherwise read as strings. YAML 1.1's yes/no/on/off stay strings (`NO` is Norway, not false).
+    var kind: Tag.Name {
+        let resolved = Resolver.default.resolveTag(of: Node.scalar(self))
+        if resolved == .bool, string.lowercased() != "true", string.lowercased() != "false" { return .str }
+        return resolved
+    }
 }
