@@ -64,6 +64,7 @@ let package = Package(
         .testTarget(
             name: "CallWatchServerTests",
             dependencies: [
+                "CallWatch",
                 "CallWatchServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

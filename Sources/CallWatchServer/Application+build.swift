@@ -28,6 +28,8 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
     MetricsSetup.bootstrap()
+    // SIGHUP means "reload"; until the watcher traps it, an early one must not end the process.
+    signal(SIGHUP, SIG_IGN)
     var logger = Logger(label: "callwatch") { label -> any LogHandler in
         configuration.logFormat == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
     }

@@ -1,7 +1,0 @@
-import Testing
-
-@Suite struct ServerSmokeTests {
-    @Test func placeholder() {
-        #expect(1 + 1 == 2)
-    }
-}

@@ -1,0 +1,127 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import NIOPosix
+
+/// One HTTP exchange's answer.
+struct HTTPResult: Sendable {
+    var status: HTTPResponse.Status
+    var headers: HTTPFields
+    var body: String
+
+    /// The body as a JSON object, if it is one.
+    var json: [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]
+    }
+
+    /// `status` of a `{"status": …}` body.
+    var statusField: String? { json?["status"] as? String }
+
+    /// `error` of a `{"error": …}` body.
+    var errorField: String? { json?["error"] as? String }
+
+    var isJSON: Bool { headers[.contentType]?.hasPrefix("application/json") == true }
+}
+
+/// A client for the server under test: a new connection per request (HummingbirdTesting's `TestClient`), so
+/// concurrent requests use concurrent connections.
+enum HTTPClient {
+    static let jsonHeaders: HTTPFields = [.contentType: "application/json"]
+
+    static func send(
+        port: Int,
+        _ method: HTTPRequest.Method,
+        _ path: String,
+        headers: HTTPFields = [:],
+        body: String? = nil,
+        timeout: Duration = .seconds(15)
+    ) async throws -> HTTPResult {
+        try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: .init(timeout: timeout)) {
+            client in
+            let request = TestClient.Request(
+                path,
+                method: method,
+                authority: "127.0.0.1:\(port)",
+                headers: headers,
+                body: body.map { ByteBuffer(string: $0) }
+            )
+            let response = try await client.execute(request)
+            return HTTPResult(
+                status: response.status,
+                headers: response.headers,
+                body: response.body.map { String(buffer: $0) } ?? ""
+            )
+        }
+    }
+}
+
+/// A response read off a raw connection.
+struct RawResponse: Sendable {
+    var status: Int
+    /// Header names lowercased.
+    var headers: [String: String]
+    var body: String
+
+    /// Parses a complete response (headers and `Content-Length` bytes of body); nil while incomplete.
+    init?(_ text: String) {
+        guard let end = text.range(of: "\r\n\r\n") else { return nil }
+        let lines = text[..<end.lowerBound].components(separatedBy: "\r\n")
+        let statusLine = lines[0].split(separator: " ")
+        guard statusLine.count >= 2, let status = Int(statusLine[1]) else { return nil }
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...]
+                .trimmingCharacters(in: .whitespaces)
+        }
+        let body = String(text[end.upperBound...])
+        guard body.utf8.count >= Int(headers["content-length"] ?? "0") ?? 0 else { return nil }
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    var json: [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]
+    }
+}
+
+/// Bytes on a socket exactly as given: for what an HTTP client library will not send (chunked bodies of a
+/// chosen shape, garbage).
+enum RawHTTP {
+    struct NoResponse: Error {}
+
+    /// Sends `request` on a new connection and reads the response; nil when the server closed without one.
+    static func exchange(port: Int, _ request: String) async throws -> RawResponse? {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: request))
+            var received = ""
+            do {
+                for try await chunk in inbound {
+                    received += String(buffer: chunk)
+                    if let response = RawResponse(received) { return response }
+                }
+            } catch {
+                // The server may reset the connection after answering; what arrived is what counts.
+            }
+            return RawResponse(received)
+        }
+    }
+
+    /// A POST of `chunks` with `Transfer-Encoding: chunked` (no Content-Length).
+    static func chunkedPost(path: String, chunks: [String], contentType: String = "application/json") -> String {
+        var request = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: \(contentType)\r\n"
+        request += "Transfer-Encoding: chunked\r\n\r\n"
+        for chunk in chunks {
+            request += String(chunk.utf8.count, radix: 16) + "\r\n" + chunk + "\r\n"
+        }
+        return request + "0\r\n\r\n"
+    }
+}

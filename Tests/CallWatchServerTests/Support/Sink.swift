@@ -1,0 +1,91 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// A real HTTP receiver for `http` actions: a Hummingbird server on 127.0.0.1 with an ephemeral port that
+/// records every request and answers with the status `respond` picks for its path.
+final class Sink: Sendable {
+    struct Received: Sendable {
+        var method: HTTPRequest.Method
+        var path: String
+        var headers: HTTPFields
+        var body: String
+
+        var json: [String: Any]? {
+            (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]
+        }
+    }
+
+    final class Recorder: Sendable {
+        let requests = Mutex<[Received]>([])
+    }
+
+    let port: Int
+    private let recorder: Recorder
+
+    fileprivate init(port: Int, recorder: Recorder) {
+        self.port = port
+        self.recorder = recorder
+    }
+
+    func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+
+    var received: [Received] { recorder.requests.withLock { $0 } }
+
+    /// Waits until at least `count` requests arrived; returns them, or nil when `timeout` passed first.
+    func waitFor(count: Int, timeout: Duration = .seconds(10)) async -> [Received]? {
+        await eventually(timeout: timeout) { received.count >= count } ? received : nil
+    }
+}
+
+/// Runs a `Sink` for the duration of `body`.
+func withSink<T: Sendable>(
+    respond: @escaping @Sendable (String) -> HTTPResponse.Status = { _ in .ok },
+    _ body: (Sink) async throws -> T
+) async throws -> T {
+    let recorder = Sink.Recorder()
+    let router = Router()
+    router.on("**", method: .post) { request, _ -> Response in
+        let buffer = try await request.body.collect(upTo: 1 << 20)
+        let received = Sink.Received(
+            method: request.method,
+            path: request.uri.path,
+            headers: request.headers,
+            body: String(buffer: buffer)
+        )
+        recorder.requests.withLock { $0.append(received) }
+        return Response(status: respond(request.uri.path))
+    }
+    var logger = Logger(label: "callwatch.e2e.sink")
+    logger.logLevel = .error
+    let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+    let app = Application(
+        router: router,
+        configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
+        logger: logger
+    )
+    let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask {
+            defer { continuation.finish() }
+            try await group.run()
+        }
+        guard let port = await ports.first(where: { _ in true }) else {
+            try await tasks.waitForAll()
+            throw HarnessError.serverDidNotStart
+        }
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await body(Sink(port: port, recorder: recorder)))
+        } catch {
+            result = .failure(error)
+        }
+        await group.triggerGracefulShutdown()
+        try await tasks.waitForAll()
+        return try result.get()
+    }
+}
