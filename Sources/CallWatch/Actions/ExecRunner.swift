@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Subprocess
+import Synchronization
 import SystemPackage
 
 #if canImport(Glibc)
@@ -19,7 +20,14 @@ public struct ExecRunner: Sendable {
     public init(killGrace: Duration = .seconds(5), logger: Logger) {
         self.killGrace = killGrace
         self.logger = logger
+        Self.ignoreBrokenPipe
     }
+
+    /// A hook that exits without reading its stdin makes writing the alert fail with EPIPE; without this, the
+    /// default SIGPIPE action would kill the whole daemon instead.
+    private static let ignoreBrokenPipe: Void = {
+        _ = signal(SIGPIPE, SIG_IGN)
+    }()
 
     public struct Invocation: Sendable {
         public var argv: [String]
@@ -55,8 +63,9 @@ public struct ExecRunner: Sendable {
         var options = PlatformOptions()
         options.processGroupID = 0
         options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: killGrace)]
-        let input = invocation.stdin ?? ""
-        let useStdin = invocation.stdin != nil
+        let input = invocation.stdin
+        let hookPID = PIDCell()
+        let deadline = ContinuousClock.now + invocation.timeout
         let configuration = Configuration(
             executable: executable,
             arguments: Arguments(Array(invocation.argv.dropFirst())),
@@ -69,20 +78,24 @@ public struct ExecRunner: Sendable {
                 group.addTask {
                     let record = try await Subprocess.run(
                         configuration,
-                        input: useStdin ? .string(input) : .string(""),
+                        input: .inputWriter,
                         output: .sequence,
                         error: .sequence
                     ) { execution in
+                        hookPID.value.withLock { $0 = execution.processIdentifier.value }
+                        async let fed: Void = Self.feed(input, to: execution.standardInputWriter)
                         async let out = Self.collect(execution.standardOutput)
                         async let err = Self.collect(execution.standardError)
-                        return try await (out, err)
+                        let collected = try await (out, err)
+                        await fed
+                        return collected
                     }
                     return ExecutionRecord(
                         status: record.terminationStatus, stdout: record.closureResult.0, stderr: record.closureResult.1
                     )
                 }
                 group.addTask {
-                    try await Task.sleep(for: invocation.timeout)
+                    try await Task.sleep(until: deadline, clock: .continuous)
                     throw TimedOut()
                 }
                 defer { group.cancelAll() }
@@ -100,6 +113,13 @@ public struct ExecRunner: Sendable {
             logger.warning("exec action failed", metadata: logMetadata)
             return .retryable(reason: "command \(result.status)", retryAfter: nil)
         } catch is TimedOut {
+            // The hook may have exited on SIGTERM, leaving children that ignore it in its process group: they
+            // get the SIGKILL the hook would have got when the grace period ends.
+            let group = hookPID.value.withLock { $0 }
+            if group > 0, kill(-group, 0) == 0 {
+                try? await Task.sleep(until: deadline + killGrace, clock: .continuous)
+                kill(-group, SIGKILL)
+            }
             logger.warning("exec action timed out", metadata: metadata)
             return .timeout(reason: "timed out after \(invocation.timeout)")
         } catch {
@@ -114,6 +134,14 @@ public struct ExecRunner: Sendable {
         var stderr: String
     }
 
+    /// Writes the alert to the hook's stdin, then closes it. A hook may exit without reading: the write then fails
+    /// with EPIPE, which is not an error. (Subprocess's own `input: .string` never closes the pipe after a failed
+    /// write and traps on the leaked descriptor.)
+    static func feed(_ input: String?, to writer: StandardInputWriter) async {
+        if let input { _ = try? await writer.write(Array(input.utf8)) }
+        try? await writer.finish()
+    }
+
     /// Keeps the first 4 KiB of a stream and drains the rest, so a chatty hook never blocks on a full pipe.
     static func collect(_ sequence: SubprocessOutputSequence) async throws -> String {
         var kept: [UInt8] = []
@@ -125,4 +153,9 @@ public struct ExecRunner: Sendable {
         }
         return String(decoding: kept, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
+}
+
+/// The hook's pid (its process group), learned inside the Subprocess body and needed after a timeout.
+private final class PIDCell: Sendable {
+    let value = Mutex<pid_t>(0)
 }

@@ -55,7 +55,9 @@ public struct HTTPSender: Sendable {
         }
         var urlRequest = URLRequest(url: url)
         urlRequest.httpMethod = request.method
-        urlRequest.timeoutInterval = request.timeout.seconds
+        // FoundationNetworking keeps only whole seconds of this (0.3 s becomes 0: a timeout before the request is
+        // even sent), so round up; the task group below enforces the exact limit.
+        urlRequest.timeoutInterval = max(1, request.timeout.seconds.rounded(.up))
         for (name, value) in request.headers { urlRequest.setValue(value, forHTTPHeaderField: name) }
         if request.method != "GET", request.method != "HEAD" { urlRequest.httpBody = request.body }
         let prepared = urlRequest
@@ -65,7 +67,7 @@ public struct HTTPSender: Sendable {
                 group.addTask { try await session.data(for: prepared) }
                 group.addTask {
                     // URLSession's own timeout is per-read; this bounds the whole exchange.
-                    try await Task.sleep(for: request.timeout + .milliseconds(250))
+                    try await Task.sleep(for: request.timeout)
                     throw URLError(.timedOut)
                 }
                 defer { group.cancelAll() }
