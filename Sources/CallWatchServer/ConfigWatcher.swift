@@ -20,7 +20,9 @@ struct ConfigWatcher: Service {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
         return Stamp(
-            inode: UInt64(info.st_ino), device: UInt64(info.st_dev), size: Int64(info.st_size),
+            inode: UInt64(info.st_ino),
+            device: UInt64(info.st_dev),
+            size: Int64(info.st_size),
             modified: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
         )
     }

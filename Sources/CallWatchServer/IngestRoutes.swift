@@ -21,7 +21,9 @@ struct IngestRoutes: Sendable {
         return Response(
             status: status,
             headers: fields,
-            body: .init(byteBuffer: ByteBuffer(string: JSONWriter.string(.object(JSONObject([("error", .string(message))])))))
+            body: .init(
+                byteBuffer: ByteBuffer(string: JSONWriter.string(.object(JSONObject([("error", .string(message))]))))
+            )
         )
     }
 
@@ -32,10 +34,16 @@ struct IngestRoutes: Sendable {
                 Self.error(.methodNotAllowed, "use POST to send events here", headers: [.allow: "POST"])
             }
         }
-        router.get("/healthz") { _, _ in Response(status: .ok, headers: Self.json, body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#))) }
+        router.get("/healthz") { _, _ in
+            Response(status: .ok, headers: Self.json, body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
+        }
         router.get("/readyz") { _, _ in
             ready()
-                ? Response(status: .ok, headers: Self.json, body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ready"}"#)))
+                ? Response(
+                    status: .ok,
+                    headers: Self.json,
+                    body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ready"}"#))
+                )
                 : Self.error(.serviceUnavailable, "not ready: rules or store not loaded")
         }
         router.get("/metrics") { _, _ in
@@ -48,31 +56,48 @@ struct IngestRoutes: Sendable {
         router.post("/-/reload") { request, context in
             switch reloader.requestGuard.check(request, context: context) {
             case .forbidden: return Self.error(.forbidden, "client address not allowed")
-            case .unauthorized: return Self.error(.unauthorized, "bad or missing credentials", headers: reloader.requestGuard.challenge)
+            case .unauthorized:
+                return Self.error(.unauthorized, "bad or missing credentials", headers: reloader.requestGuard.challenge)
             case .allowed: break
             }
             switch reloader.reload(reason: "POST /-/reload") {
             case .success(let ruleSet):
                 return Response(
-                    status: .ok, headers: Self.json,
-                    body: .init(byteBuffer: ByteBuffer(string: #"{"status":"reloaded","rules":\#(ruleSet.rules.count)}"#))
+                    status: .ok,
+                    headers: Self.json,
+                    body: .init(
+                        byteBuffer: ByteBuffer(string: #"{"status":"reloaded","rules":\#(ruleSet.rules.count)}"#)
+                    )
                 )
             case .failure(let error):
                 let diagnostics = JSONValue.array(error.diagnostics.map { .string($0.description) })
-                let body = JSONValue.object(JSONObject([("error", .string("rules rejected; the running rules stay")), ("diagnostics", diagnostics)]))
-                return Response(status: .badRequest, headers: Self.json, body: .init(byteBuffer: ByteBuffer(string: JSONWriter.string(body))))
+                let body = JSONValue.object(
+                    JSONObject([
+                        ("error", .string("rules rejected; the running rules stay")), ("diagnostics", diagnostics),
+                    ])
+                )
+                return Response(
+                    status: .badRequest,
+                    headers: Self.json,
+                    body: .init(byteBuffer: ByteBuffer(string: JSONWriter.string(body)))
+                )
             }
         }
         router.get("/api/v1/alerts") { request, context in
             switch reloader.requestGuard.check(request, context: context) {
             case .forbidden: return Self.error(.forbidden, "client address not allowed")
-            case .unauthorized: return Self.error(.unauthorized, "bad or missing credentials", headers: reloader.requestGuard.challenge)
+            case .unauthorized:
+                return Self.error(.unauthorized, "bad or missing credentials", headers: reloader.requestGuard.challenge)
             case .allowed: break
             }
             let limit = request.uri.queryParameters.get("limit", as: Int.self).map { min(max($0, 1), 1000) } ?? 50
             let alerts = try await pipeline.store.recentAlerts(limit: limit)
             let body = JSONValue.array(alerts.map(\.json))
-            return Response(status: .ok, headers: Self.json, body: .init(byteBuffer: ByteBuffer(string: JSONWriter.string(body))))
+            return Response(
+                status: .ok,
+                headers: Self.json,
+                body: .init(byteBuffer: ByteBuffer(string: JSONWriter.string(body)))
+            )
         }
     }
 
@@ -117,7 +142,8 @@ struct IngestRoutes: Sendable {
         do {
             let outcome = try await pipeline.ingest(event, body: Array(buffer.readableBytesView))
             return Response(
-                status: .ok, headers: Self.json,
+                status: .ok,
+                headers: Self.json,
                 body: .init(byteBuffer: outcome == .accepted ? Self.acceptedBody : Self.duplicateBody)
             )
         } catch {

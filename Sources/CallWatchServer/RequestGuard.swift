@@ -45,7 +45,8 @@ struct RequestGuard: Sendable {
 
     func check(_ request: Request, context: CallWatchRequestContext) -> Verdict {
         if !allow.isEmpty {
-            guard let address = clientAddress(request, context: context), allow.contains(where: { $0.contains(address) })
+            guard let address = clientAddress(request, context: context),
+                allow.contains(where: { $0.contains(address) })
             else { return .forbidden }
         }
         if let headerName {

@@ -4,7 +4,8 @@ import CallWatch
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Validate the rules file.",
-        discussion: "Prints 'PATH: N rules OK' and exits 0, or every problem as PATH:LINE:COLUMN: error: MESSAGE and exits 1."
+        discussion:
+            "Prints 'PATH: N rules OK' and exits 0, or every problem as PATH:LINE:COLUMN: error: MESSAGE and exits 1."
     )
 
     @OptionGroup var options: ConfigOption

@@ -100,11 +100,19 @@ public final class ActionDispatcher: Sendable {
             logger.log(
                 level: action.level,
                 "\(context.render(action.message))",
-                metadata: ["rule": "\(pending.alert.rule)", "key": "\(pending.alert.keyText)", "alert": "\(pending.alert.id)"]
+                metadata: [
+                    "rule": "\(pending.alert.rule)", "key": "\(pending.alert.keyText)", "alert": "\(pending.alert.id)",
+                ]
             )
             let outcome = ActionOutcome(
-                alertID: pending.alert.id, rule: pending.alert.rule, actionIndex: pending.actionIndex, kind: "log",
-                status: .success, attempts: 1, reason: nil, duration: ContinuousClock.now - start
+                alertID: pending.alert.id,
+                rule: pending.alert.rule,
+                actionIndex: pending.actionIndex,
+                kind: "log",
+                status: .success,
+                attempts: 1,
+                reason: nil,
+                duration: ContinuousClock.now - start
             )
             record(outcome)
             Task { await onOutcome(outcome) }
@@ -191,8 +199,14 @@ public final class ActionDispatcher: Sendable {
             }
             if let status {
                 let outcome = ActionOutcome(
-                    alertID: alert.id, rule: alert.rule, actionIndex: pending.actionIndex, kind: kind, status: status,
-                    attempts: attempts, reason: reason, duration: ContinuousClock.now - start
+                    alertID: alert.id,
+                    rule: alert.rule,
+                    actionIndex: pending.actionIndex,
+                    kind: kind,
+                    status: status,
+                    attempts: attempts,
+                    reason: reason,
+                    duration: ContinuousClock.now - start
                 )
                 if status != .success {
                     logger.error(
@@ -215,8 +229,14 @@ public final class ActionDispatcher: Sendable {
             )
             await onOutcome(
                 ActionOutcome(
-                    alertID: alert.id, rule: alert.rule, actionIndex: pending.actionIndex, kind: kind, status: .retry,
-                    attempts: attempts, reason: reason, duration: ContinuousClock.now - start,
+                    alertID: alert.id,
+                    rule: alert.rule,
+                    actionIndex: pending.actionIndex,
+                    kind: kind,
+                    status: .retry,
+                    attempts: attempts,
+                    reason: reason,
+                    duration: ContinuousClock.now - start,
                     notBefore: Date().addingTimeInterval(delay.seconds)
                 )
             )
@@ -234,11 +254,17 @@ public final class ActionDispatcher: Sendable {
         case .exec(let exec):
             execInFlight.increment()
             defer { execInFlight.decrement() }
-            return await self.exec.run(ExecRunner.invocation(for: exec, alert: alert, context: context), metadata: metadata)
+            return await self.exec.run(
+                ExecRunner.invocation(for: exec, alert: alert, context: context),
+                metadata: metadata
+            )
         case .http(let http):
             httpInFlight.increment()
             defer { httpInFlight.decrement() }
-            return await self.http.send(HTTPSender.request(for: http, alert: alert, context: context), metadata: metadata)
+            return await self.http.send(
+                HTTPSender.request(for: http, alert: alert, context: context),
+                metadata: metadata
+            )
         case .log:
             return .success
         }
@@ -258,7 +284,8 @@ public final class ActionDispatcher: Sendable {
         ).increment()
         Metrics.Timer(label: "callwatch_action_duration_seconds", dimensions: [("action", outcome.kind)])
             .recordNanoseconds(
-                outcome.duration.components.seconds * 1_000_000_000 + outcome.duration.components.attoseconds / 1_000_000_000
+                outcome.duration.components.seconds * 1_000_000_000 + outcome.duration.components.attoseconds
+                    / 1_000_000_000
             )
     }
 }

@@ -91,7 +91,9 @@ public struct ExecRunner: Sendable {
                         return collected
                     }
                     return ExecutionRecord(
-                        status: record.terminationStatus, stdout: record.closureResult.0, stderr: record.closureResult.1
+                        status: record.terminationStatus,
+                        stdout: record.closureResult.0,
+                        stderr: record.closureResult.1
                     )
                 }
                 group.addTask {

@@ -46,7 +46,13 @@ public struct HTTPSender: Sendable {
         }
         headers.removeAll { $0.0.lowercased() == "idempotency-key" }
         headers.append(("Idempotency-Key", alert.id))
-        return Request(url: context.render(action.url), method: action.method, headers: headers, body: body, timeout: action.timeout)
+        return Request(
+            url: context.render(action.url),
+            method: action.method,
+            headers: headers,
+            body: body,
+            timeout: action.timeout
+        )
     }
 
     public func send(_ request: Request, metadata: Logger.Metadata) async -> AttemptResult {

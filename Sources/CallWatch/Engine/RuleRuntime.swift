@@ -73,10 +73,19 @@ struct RuleRuntime: Sendable {
         let key = zip(rule.by, values).map { ($0.description, $1) }
         let alert = Alert(
             id: Alert.makeID(
-                rule: rule.name, key: values.joined(separator: "\u{1}"), eventIdentity: event.identity
+                rule: rule.name,
+                key: values.joined(separator: "\u{1}"),
+                eventIdentity: event.identity
             ),
-            rule: rule.name, description: rule.description, key: key, count: events.count, match: match,
-            firstAt: firstAt, lastAt: now, firedAt: now, events: events
+            rule: rule.name,
+            description: rule.description,
+            key: key,
+            count: events.count,
+            match: match,
+            firstAt: firstAt,
+            lastAt: now,
+            firedAt: now,
+            events: events
         )
         if state.cooldown != nil, state.cooldown!.decide(at: now) == .suppress {
             return .suppressed(alert)

@@ -30,8 +30,10 @@ public struct CallEvent: Sendable {
     }
 
     /// Decodes a body straight from its bytes. `allowBare` accepts a bare payload (replay/test files).
-    public static func decode(_ bytes: UnsafeRawBufferPointer, allowBare: Bool = false) throws(DecodingError) -> CallEvent
-    {
+    public static func decode(
+        _ bytes: UnsafeRawBufferPointer,
+        allowBare: Bool = false
+    ) throws(DecodingError) -> CallEvent {
         let value: JSONValue
         do {
             value = try JSONParser.parse(bytes)

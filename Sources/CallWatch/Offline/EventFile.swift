@@ -8,13 +8,20 @@ public enum EventFile {
     }
 
     public static func entries(in data: [UInt8]) -> [Entry] {
-        let firstByte = data.first { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\t") }
+        let firstByte = data.first {
+            $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\t")
+        }
         if firstByte == UInt8(ascii: "[") {
             return arrayEntries(data)
         }
         // One pretty-printed event (a body saved from a request) is a file too.
         if firstByte == UInt8(ascii: "{"), data.contains(UInt8(ascii: "\n")), let value = try? JSONParser.parse(data) {
-            return [Entry(line: 1, result: Result { () throws(CallEvent.DecodingError) in try CallEvent(json: value, allowBare: true) })]
+            return [
+                Entry(
+                    line: 1,
+                    result: Result { () throws(CallEvent.DecodingError) in try CallEvent(json: value, allowBare: true) }
+                )
+            ]
         }
         var entries: [Entry] = []
         var lineNumber = 0
@@ -25,10 +32,12 @@ public enum EventFile {
                 let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
                 let line = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
                 start = end + 1
-                if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }) {
+                if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") })
+                {
                     continue
                 }
-                let result = Result { () throws(CallEvent.DecodingError) in try CallEvent.decode(line, allowBare: true) }
+                let result = Result { () throws(CallEvent.DecodingError) in try CallEvent.decode(line, allowBare: true)
+                }
                 entries.append(Entry(line: lineNumber, result: result))
             }
         }

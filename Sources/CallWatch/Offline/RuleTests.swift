@@ -23,7 +23,11 @@ public struct RuleTests {
         var description: String {
             var parts: [String] = []
             if let rule { parts.append("rule=\(rule)") }
-            if let key { parts.append("key={" + key.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: ",") + "}") }
+            if let key {
+                parts.append(
+                    "key={" + key.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: ",") + "}"
+                )
+            }
             if let count { parts.append("count=\(count)") }
             if let match { parts.append("match=\(match)") }
             return parts.joined(separator: " ")
@@ -47,7 +51,10 @@ public struct RuleTests {
 
     /// Loads a test file and the rules it names. Problems come back as diagnostics against the test file (or
     /// the rules file).
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment)
+    public static func load(
+        path: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    )
         throws(RulesError) -> RuleTests
     {
         let text: String
@@ -65,9 +72,12 @@ public struct RuleTests {
         } catch let error as YamlError {
             throw RulesError(diagnostics: [RulesLoader.yamlDiagnostic(error, path: path)])
         } catch {
-            throw RulesError(diagnostics: [Diagnostic(file: path, line: 1, column: 1, severity: .error, message: "\(error)")])
+            throw RulesError(diagnostics: [
+                Diagnostic(file: path, line: 1, column: 1, severity: .error, message: "\(error)")
+            ])
         }
-        guard let root, let top = reader.mapping(root, allowed: ["config", "start", "tests"], what: "a test file") else {
+        guard let root, let top = reader.mapping(root, allowed: ["config", "start", "tests"], what: "a test file")
+        else {
             reader.error(nil, "a test file is a mapping with 'config' and 'tests'")
             throw RulesError(diagnostics: reader.diagnostics)
         }
@@ -76,12 +86,18 @@ public struct RuleTests {
         let resolved = configPath.hasPrefix("/") ? configPath : directory.appendingPathComponent(configPath).path
         var start = Date()
         if let node = top["start"], let text = reader.string(node, what: "start") {
-            if let date = Timestamp.parse(text) { start = date } else { reader.error(node, "invalid start time '\(text)'") }
+            if let date = Timestamp.parse(text) {
+                start = date
+            } else {
+                reader.error(node, "invalid start time '\(text)'")
+            }
         }
         var cases: [Case] = []
         if let tests = top["tests"]?.sequence {
             for (offset, node) in tests.enumerated() {
-                if let testCase = loadCase(node, number: offset + 1, start: start, reader: &reader) { cases.append(testCase) }
+                if let testCase = loadCase(node, number: offset + 1, start: start, reader: &reader) {
+                    cases.append(testCase)
+                }
             }
         } else {
             reader.error(top["tests"] ?? root, "'tests' must be a list of test cases")
@@ -92,7 +108,8 @@ public struct RuleTests {
     }
 
     static func loadCase(_ node: Node, number: Int, start: Date, reader: inout YAMLReader) -> Case? {
-        guard let entries = reader.mapping(node, allowed: ["name", "events", "expect", "none"], what: "a test case") else {
+        guard let entries = reader.mapping(node, allowed: ["name", "events", "expect", "none"], what: "a test case")
+        else {
             return nil
         }
         let name = entries["name"].flatMap { reader.string($0, what: "name") } ?? "case \(number)"
@@ -134,7 +151,12 @@ public struct RuleTests {
                 return nil
             }
             for item in list {
-                guard let fields = reader.mapping(item, allowed: ["rule", "key", "count", "match"], what: "an expected alert")
+                guard
+                    let fields = reader.mapping(
+                        item,
+                        allowed: ["rule", "key", "count", "match"],
+                        what: "an expected alert"
+                    )
                 else { continue }
                 var expectation = Expectation()
                 expectation.rule = fields["rule"].flatMap { reader.string($0, what: "rule") }
@@ -180,7 +202,9 @@ public struct RuleTests {
         if !unmatched.isEmpty {
             parts.append(
                 "unexpected: "
-                    + unmatched.map { "[rule=\($0.rule) key={\($0.keyText)} count=\($0.count)\($0.match.map { " match=\($0)" } ?? "")]" }
+                    + unmatched.map {
+                        "[rule=\($0.rule) key={\($0.keyText)} count=\($0.count)\($0.match.map { " match=\($0)" } ?? "")]"
+                    }
                     .joined(separator: " ")
             )
         }

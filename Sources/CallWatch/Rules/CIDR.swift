@@ -39,7 +39,9 @@ public struct CIDR: Sendable, Equatable, CustomStringConvertible {
             let value = UInt32(bigEndian: v4.s_addr)
             let mapped: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF]
             return (
-                mapped + [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)],
+                mapped + [
+                    UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF),
+                ],
                 true
             )
         }

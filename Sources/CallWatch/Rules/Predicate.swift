@@ -116,7 +116,8 @@ public indirect enum Predicate: Sendable {
         case .field(let field, let conditions) where field == path:
             // Only a value that can match nothing but the identical string: `"486"` also matches the number 486,
             // which the index (keyed on string values) would never offer.
-            for case .equals(let scalar) in conditions where scalar.number == nil && !scalar.isNull
+            for case .equals(let scalar) in conditions
+            where scalar.number == nil && !scalar.isNull
                 && scalar.string != "true" && scalar.string != "false" && JSONValue.parseNumber(scalar.string) == nil
             {
                 return scalar.string

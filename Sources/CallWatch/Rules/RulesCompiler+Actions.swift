@@ -4,7 +4,9 @@ import Yams
 extension RulesCompiler {
     mutating func compileAction(_ node: Node, defaults: RuleSet.Defaults, context: String) -> ActionSpec? {
         let kinds = ["log", "exec", "http"]
-        guard let entries = reader.mapping(node, allowed: kinds, what: "an action", context: context) else { return nil }
+        guard let entries = reader.mapping(node, allowed: kinds, what: "an action", context: context) else {
+            return nil
+        }
         guard entries.entries.count == 1, let (kind, _, value) = entries.entries.first else {
             reader.error(node, "an action is exactly one of log, exec or http\(context)")
             return nil
@@ -28,7 +30,10 @@ extension RulesCompiler {
             if let parsed = Logger.Level(rawValue: text.lowercased()) {
                 level = parsed
             } else {
-                reader.error(value, "unknown log level '\(text)'\(context)" + Suggestion.hint(for: text, in: RulesLoader.logLevels))
+                reader.error(
+                    value,
+                    "unknown log level '\(text)'\(context)" + Suggestion.hint(for: text, in: RulesLoader.logLevels)
+                )
             }
         }
         let message: Template?
@@ -48,12 +53,17 @@ extension RulesCompiler {
             return nil
         }
         guard let list = commandNode.sequence, !list.isEmpty else {
-            reader.error(commandNode, "exec.command must be a non-empty list: argv, never run through a shell\(context)")
+            reader.error(
+                commandNode,
+                "exec.command must be a non-empty list: argv, never run through a shell\(context)"
+            )
             return nil
         }
         let command = list.compactMap { reader.template($0, what: "exec.command", context: context) }
         var env: [(String, Template)] = []
-        if let value = entries["env"], let vars = reader.mapping(value, allowed: nil, what: "exec.env", context: context) {
+        if let value = entries["env"],
+            let vars = reader.mapping(value, allowed: nil, what: "exec.env", context: context)
+        {
             for (name, _, valueNode) in vars.entries {
                 if let template = reader.template(valueNode, what: "exec.env.\(name)", context: context) {
                     env.append((name, template))
@@ -62,17 +72,25 @@ extension RulesCompiler {
         }
         var stdin = ExecAction.Stdin.alert
         if let value = entries["stdin"], let text = reader.string(value, what: "exec.stdin", context: context) {
-            if let parsed = ExecAction.Stdin(rawValue: text) { stdin = parsed } else {
+            if let parsed = ExecAction.Stdin(rawValue: text) {
+                stdin = parsed
+            } else {
                 reader.error(value, "exec.stdin is 'alert' or 'none'\(context)")
             }
         }
         let timeout = entries["timeout"].flatMap { reader.duration($0, what: "exec.timeout", context: context) }
-        let retries = entries["retries"].flatMap { reader.int($0, what: "exec.retries", range: 0...100, context: context) }
+        let retries = entries["retries"].flatMap {
+            reader.int($0, what: "exec.retries", range: 0...100, context: context)
+        }
         let workdir = entries["workdir"].flatMap { reader.string($0, what: "exec.workdir", context: context) }
         guard command.count == list.count else { return nil }
         return ExecAction(
-            command: command, env: env, stdin: stdin, timeout: timeout ?? defaults.execTimeout,
-            retries: retries ?? defaults.execRetries, workdir: workdir
+            command: command,
+            env: env,
+            stdin: stdin,
+            timeout: timeout ?? defaults.execTimeout,
+            retries: retries ?? defaults.execRetries,
+            workdir: workdir
         )
     }
 
@@ -106,14 +124,22 @@ extension RulesCompiler {
             reader.error(entries.keyNode("body"), "http takes 'json' or 'body', not both\(context)")
         } else if let value = entries["json"] {
             body = .json(jsonTemplate(value, context: context))
-        } else if let value = entries["body"], let template = reader.template(value, what: "http.body", context: context) {
+        } else if let value = entries["body"],
+            let template = reader.template(value, what: "http.body", context: context)
+        {
             body = .raw(template)
         }
         let timeout = entries["timeout"].flatMap { reader.duration($0, what: "http.timeout", context: context) }
-        let retries = entries["retries"].flatMap { reader.int($0, what: "http.retries", range: 0...100, context: context) }
+        let retries = entries["retries"].flatMap {
+            reader.int($0, what: "http.retries", range: 0...100, context: context)
+        }
         guard let url else { return nil }
         return HTTPAction(
-            url: url, method: method, headers: headers, body: body, timeout: timeout ?? defaults.httpTimeout,
+            url: url,
+            method: method,
+            headers: headers,
+            body: body,
+            timeout: timeout ?? defaults.httpTimeout,
             retries: retries ?? defaults.httpRetries
         )
     }

@@ -36,7 +36,13 @@ extension RulesCompiler {
             reader.error(node, "a condition is a value or a map of operators; for a list use {in: [...]}\(context)")
             return nil
         }
-        guard let entries = reader.mapping(node, allowed: RulesLoader.operators, what: "the condition on '\(field)'", context: context)
+        guard
+            let entries = reader.mapping(
+                node,
+                allowed: RulesLoader.operators,
+                what: "the condition on '\(field)'",
+                context: context
+            )
         else { return nil }
         var conditions: [Condition] = []
         for (op, _, value) in entries.entries {

@@ -66,7 +66,11 @@ struct RulesCompiler {
             }
         }
         if let value = entries["path"], let text = reader.string(value, what: "server.path") {
-            if text.hasPrefix("/") { server.path = text } else { reader.error(value, "server.path must start with '/'") }
+            if text.hasPrefix("/") {
+                server.path = text
+            } else {
+                reader.error(value, "server.path must start with '/'")
+            }
         }
         if let value = entries["max_body"], let size = reader.size(value, what: "server.max_body") {
             server.maxBody = size
@@ -76,7 +80,9 @@ struct RulesCompiler {
         }
         if let value = entries["allow"], let blocks = reader.strings(value, what: "server.allow") {
             for (text, element) in blocks {
-                if let cidr = CIDR(text) { server.allow.append(cidr) } else {
+                if let cidr = CIDR(text) {
+                    server.allow.append(cidr)
+                } else {
                     reader.error(element, "invalid address block '\(text)' in server.allow; use CIDR, e.g. 10.0.0.0/8")
                 }
             }
@@ -175,7 +181,9 @@ struct RulesCompiler {
         if let value = entries["window"],
             let fields = reader.mapping(value, allowed: ["count", "within"], what: "window", context: context)
         {
-            let count = fields["count"].flatMap { reader.int($0, what: "window.count", range: 1...100_000, context: context) }
+            let count = fields["count"].flatMap {
+                reader.int($0, what: "window.count", range: 1...100_000, context: context)
+            }
             let within = fields["within"].flatMap { reader.duration($0, what: "window.within", context: context) }
             if fields["count"] == nil || fields["within"] == nil {
                 reader.error(value, "window needs count and within\(context)")
@@ -186,11 +194,19 @@ struct RulesCompiler {
         }
         var sequence: Rule.Sequence?
         if let value = entries["sequence"],
-            let fields = reader.mapping(value, allowed: ["field", "pattern", "within"], what: "sequence", context: context)
+            let fields = reader.mapping(
+                value,
+                allowed: ["field", "pattern", "within"],
+                what: "sequence",
+                context: context
+            )
         {
-            let field = fields["field"].flatMap { node in
-                reader.string(node, what: "sequence.field", context: context).map { fieldPath($0, node, context: context) }
-            } ?? .known(.dtmf)
+            let field =
+                fields["field"].flatMap { node in
+                    reader.string(node, what: "sequence.field", context: context).map {
+                        fieldPath($0, node, context: context)
+                    }
+                } ?? .known(.dtmf)
             let within = fields["within"].flatMap { reader.duration($0, what: "sequence.within", context: context) }
             if let patternNode = fields["pattern"], let within,
                 let pattern = reader.string(patternNode, what: "sequence.pattern", context: context)
@@ -226,8 +242,15 @@ struct RulesCompiler {
         let errorsAfter = reader.diagnostics.filter { $0.severity == .error }.count
         guard errorsAfter == errorsBefore, !name.isEmpty else { return nil }
         return Rule(
-            name: name, description: description, predicate: predicate, by: by, window: window, sequence: sequence,
-            cooldown: cooldown, actions: actions, line: node.mark?.line ?? 1
+            name: name,
+            description: description,
+            predicate: predicate,
+            by: by,
+            window: window,
+            sequence: sequence,
+            cooldown: cooldown,
+            actions: actions,
+            line: node.mark?.line ?? 1
         )
     }
 

@@ -47,7 +47,13 @@ public enum RulesLoader {
         }
         guard let root else {
             throw RulesError(diagnostics: [
-                Diagnostic(file: path, line: 1, column: 1, severity: .error, message: "the file is empty; expected a mapping with 'version' and 'rules'")
+                Diagnostic(
+                    file: path,
+                    line: 1,
+                    column: 1,
+                    severity: .error,
+                    message: "the file is empty; expected a mapping with 'version' and 'rules'"
+                )
             ])
         }
         var compiler = RulesCompiler(reader: reader, path: path)
@@ -67,7 +73,10 @@ public enum RulesLoader {
             .composer(let context, let problem, let mark, _):
             let detail = context.map { "\($0.text) " } ?? ""
             return Diagnostic(
-                file: path, line: mark.line, column: mark.column, severity: .error,
+                file: path,
+                line: mark.line,
+                column: mark.column,
+                severity: .error,
                 message: "invalid YAML: \(detail)\(problem)"
             )
         case .reader(let problem, _, _, _):

@@ -62,7 +62,9 @@ public struct Template: Sendable, CustomStringConvertible {
                 let known = components[0] == "rule" ? Self.ruleNames : Self.alertNames
                 if components.count < 2 || !known.contains(components[1]) {
                     let word = components.count < 2 ? "" : components[1]
-                    let hint = Suggestion.closest(to: word, in: known).map { "; did you mean '\(components[0]).\($0)'?" }
+                    let hint = Suggestion.closest(to: word, in: known).map {
+                        "; did you mean '\(components[0]).\($0)'?"
+                    }
                     problems.append((.error, "unknown name '\(name)' in template" + (hint ?? "")))
                 }
                 continue

@@ -14,7 +14,13 @@ struct YAMLReader {
     mutating func report(_ severity: Diagnostic.Severity, _ node: Node?, _ message: String) {
         let mark = node?.mark
         diagnostics.append(
-            Diagnostic(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, severity: severity, message: message)
+            Diagnostic(
+                file: file,
+                line: mark?.line ?? 1,
+                column: mark?.column ?? 1,
+                severity: severity,
+                message: message
+            )
         )
     }
 
