@@ -29,7 +29,7 @@ struct Daemon {
             "--log-format", "json", "--log-level", "info",
         ]
         process.currentDirectoryURL = URL(fileURLWithPath: scratch.directory)
-        FileManager.default.createFile(atPath: scratch.path("daemon.log"), contents: nil)
+        _ = FileManager.default.createFile(atPath: scratch.path("daemon.log"), contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.path("daemon.log")))
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice

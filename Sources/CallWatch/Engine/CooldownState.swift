@@ -24,5 +24,15 @@ public struct CooldownState: Sendable {
         return .fire
     }
 
+    /// Whether a fire at `now` would be suppressed.
+    public func isActive(at now: Date) -> Bool {
+        lastFired.map { now.timeIntervalSince($0) < cooldown } ?? false
+    }
+
+    /// Records a fire the journal shows happened (rebuilding state after a restart).
+    public mutating func markFired(at now: Date) {
+        lastFired = now
+    }
+
     public var expiresAt: Date? { lastFired.map { $0.addingTimeInterval(cooldown) } }
 }

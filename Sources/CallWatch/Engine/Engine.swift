@@ -60,6 +60,17 @@ public struct Engine: Sendable {
         return evaluation
     }
 
+    /// Rebuilds state from one journaled event after a restart (see `RuleRuntime.replay`); fires nothing.
+    public mutating func replay(_ event: CallEvent, at now: Date, recorded: Set<String>) {
+        if !sequenceRules.isEmpty, case .string(let status) = event[.callStatus], status == "CALL_DISCONNECTED" {
+            for index in sequenceRules { runtimes[index].dropSequence(for: event) }
+        }
+        index.forEachCandidate(event) { ruleIndex in
+            guard runtimes[ruleIndex].rule.predicate.matches(event) else { return }
+            runtimes[ruleIndex].replay(event, at: now, recorded: recorded)
+        }
+    }
+
     /// Number of live keys across all rules (what bounded memory means here).
     public var stateCount: Int { runtimes.reduce(0) { $0 + $1.states.count } }
 

@@ -93,6 +93,42 @@ struct RuleRuntime: Sendable {
         return .fired(alert)
     }
 
+    /// Feeds one matching event while rebuilding state after a restart. `recorded` holds the ids of the alerts the
+    /// store recorded: a fire it recorded happens again (re-anchoring the key's window, sequence and cooldown, so
+    /// the replay cannot drift out of phase with what happened), one it did not record does not.
+    mutating func replay(_ event: CallEvent, at now: Date, recorded: Set<String>) {
+        guard rule.isStateful else { return }
+        sweepIfDue(at: now)
+        let ruleKey = key(for: event)
+        var state = states.removeValue(forKey: ruleKey) ?? newKeyState()
+        defer { states[ruleKey] = state }
+        let id = Alert.makeID(
+            rule: rule.name,
+            key: ruleKey.values.joined(separator: "\u{1}"),
+            eventIdentity: event.identity
+        )
+        if recorded.contains(id) {
+            state.window?.clear()
+            state.sequence?.drop()
+            state.cooldown?.markFired(at: now)
+            return
+        }
+        let cooling = state.cooldown?.isActive(at: now) ?? false
+        if state.window != nil {
+            // A full window while cooling down was suppressed (and emptied); otherwise it did not fill.
+            if cooling {
+                _ = state.window!.append(event, at: now)
+            } else {
+                state.window!.appendWithoutFiring(event, at: now)
+            }
+        } else if let sequence = rule.sequence,
+            let text = event[sequence.field]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines),
+            !text.isEmpty
+        {
+            _ = state.sequence!.append(text, event: event, at: now, pattern: sequence.pattern)
+        }
+    }
+
     /// The call of `event` disconnected: drop its buffered digits.
     mutating func dropSequence(for event: CallEvent) {
         guard rule.sequence != nil, !states.isEmpty else { return }

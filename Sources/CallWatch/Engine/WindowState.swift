@@ -23,6 +23,19 @@ public struct WindowState: Sendable {
         return fired
     }
 
+    /// Adds an event that, as the journal shows, did not complete the window: at most `count - 1` are kept.
+    /// Used when rebuilding state after a restart.
+    public mutating func appendWithoutFiring(_ event: CallEvent, at now: Date) {
+        expire(at: now)
+        entries.append((now, event))
+        if entries.count >= count { entries.removeFirst(entries.count - count + 1) }
+    }
+
+    /// Empties the window, as a fire does.
+    public mutating func clear() {
+        entries.removeAll()
+    }
+
     /// Drops entries that can no longer be part of a window ending at `now` (the edge itself is inside).
     public mutating func expire(at now: Date) {
         let cutoff = now.timeIntervalSince1970 - within

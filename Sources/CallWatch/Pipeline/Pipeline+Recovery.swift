@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 extension Pipeline {
     public struct RecoveryReport: Sendable {
@@ -9,34 +10,27 @@ extension Pipeline {
 
     /// Rebuilds windows, sequences and cooldowns from the journal and resumes pending actions (SPEC §6).
     ///
-    /// Events are evaluated in the same transaction that journals them, so every journaled event was evaluated;
-    /// the state is rebuilt by evaluating again, in journal order with the times they were received, the events
-    /// within twice the longest `within`/`cooldown`. Alerts this produces were recorded before the crash (ids are
-    /// deterministic) and are dropped; actions still pending in the outbox are resumed with their retry schedule.
+    /// Events are evaluated in the same transaction that journals them, so every journaled event was evaluated and
+    /// every alert it fired recorded. State is rebuilt by replaying, in journal order with the times they were
+    /// received, the events within twice the longest `within`/`cooldown`, steered by the recorded alerts (alert ids
+    /// are deterministic): a recorded fire happens again and re-anchors its key, an unrecorded one does not, so the
+    /// rebuilt windows are in phase with what happened. Nothing fires; pending actions resume with their schedule.
     public func recover(now: Date = Date()) async throws -> RecoveryReport {
         let start = ContinuousClock.now
         let ruleSet = self.ruleSet
-        var replayed = 0
-        let horizon = ruleSet.longestHorizon
-        if horizon > .zero {
-            let entries = try await store.entries(since: now.addingTimeInterval(-2 * horizon.seconds))
-            replayed = entries.count
-            engine.withLock { engine in
-                for entry in entries {
-                    let event = entry.body.withUnsafeBytes { try? CallEvent.decode($0, allowBare: true) }
-                    guard let event else { continue }
-                    _ = engine.evaluate(event, at: entry.receivedAt)
-                }
-            }
-        }
+        let replayed = try await rebuildState(now: now)
         var resumed = 0
         for entry in try await store.pendingActions() {
             guard let alert = Alert(json: entry.alertJSON) else { continue }
             let actions = ruleSet.rules.first { $0.name == alert.rule }?.actions ?? []
             guard entry.actionIndex < actions.count, actions[entry.actionIndex].kind == entry.kind else {
                 try await store.updateAction(
-                    alertID: alert.id, index: entry.actionIndex, status: "failure", attempts: entry.attempts,
-                    reason: "the rule's actions changed before this one ran", notBefore: nil
+                    alertID: alert.id,
+                    index: entry.actionIndex,
+                    status: "failure",
+                    attempts: entry.attempts,
+                    reason: "the rule's actions changed before this one ran",
+                    notBefore: nil
                 )
                 continue
             }
@@ -44,11 +38,41 @@ extension Pipeline {
             adjustPending(by: 1)
             dispatcher.submit(
                 PendingAction(
-                    alert: alert, actionIndex: entry.actionIndex, action: actions[entry.actionIndex],
-                    attempts: entry.attempts, notBefore: entry.notBefore
+                    alert: alert,
+                    actionIndex: entry.actionIndex,
+                    action: actions[entry.actionIndex],
+                    attempts: entry.attempts,
+                    notBefore: entry.notBefore
                 )
             )
         }
         return RecoveryReport(eventsReplayed: replayed, actionsResumed: resumed, duration: ContinuousClock.now - start)
+    }
+}
+
+extension Pipeline {
+    /// Replaces the engine's state with the one the journal implies (start-up, and after a failed commit whose
+    /// events were evaluated but not stored). Returns the number of events replayed.
+    func rebuildState(now: Date = Date()) async throws -> Int {
+        let ruleSet = self.ruleSet
+        let horizon = ruleSet.longestHorizon
+        let fresh = Engine(ruleSet: ruleSet)
+        guard horizon > .zero else {
+            engine.withLock { $0 = Engine(ruleSet: $0.ruleSet) }
+            return 0
+        }
+        let since = now.addingTimeInterval(-2 * horizon.seconds)
+        let recorded = try await store.alertIDs(since: since)
+        let rebuilt = Mutex(fresh)
+        let count = try await store.forEachEntry(since: since) { entry in
+            let event = entry.body.withUnsafeBytes { try? CallEvent.decode($0, allowBare: true) }
+            guard let event else { return }
+            rebuilt.withLock { $0.replay(event, at: entry.receivedAt, recorded: recorded) }
+        }
+        let state = rebuilt.withLock { $0 }
+        engine.withLock { engine in
+            engine = Engine(ruleSet: engine.ruleSet, carryingStateFrom: state)
+        }
+        return count
     }
 }

@@ -86,7 +86,9 @@ public final class Pipeline: Sendable {
                             let evaluation = engine.evaluate(event, at: entry.receivedAt)
                             for index in evaluation.matchedRules { metrics.matches[index].increment() }
                             for alert in evaluation.suppressed {
-                                if let index = engine.ruleIndex(named: alert.rule) { metrics.suppressed[index].increment() }
+                                if let index = engine.ruleIndex(named: alert.rule) {
+                                    metrics.suppressed[index].increment()
+                                }
                             }
                             for alert in evaluation.fired {
                                 guard let index = engine.ruleIndex(named: alert.rule) else { continue }
@@ -112,6 +114,12 @@ public final class Pipeline: Sendable {
             for submission in batch {
                 submission.continuation.resume(throwing: IngestError.storeFailed("\(error)"))
             }
+            // The batch was evaluated but not stored: put the engine back to what the journal says.
+            do {
+                _ = try await rebuildState()
+            } catch {
+                logger.error("cannot rebuild state from the journal", metadata: ["error": "\(error)"])
+            }
             return
         }
         for (record, actions) in fired.withLock({ $0 }) {
@@ -124,12 +132,18 @@ public final class Pipeline: Sendable {
     public func recordOutcome(_ outcome: ActionOutcome) async {
         do {
             try await store.updateAction(
-                alertID: outcome.alertID, index: outcome.actionIndex,
-                status: outcome.isFinal ? outcome.status.rawValue : "pending", attempts: outcome.attempts,
-                reason: outcome.reason, notBefore: outcome.notBefore
+                alertID: outcome.alertID,
+                index: outcome.actionIndex,
+                status: outcome.isFinal ? outcome.status.rawValue : "pending",
+                attempts: outcome.attempts,
+                reason: outcome.reason,
+                notBefore: outcome.notBefore
             )
         } catch {
-            logger.error("cannot record action outcome", metadata: ["alert": "\(outcome.alertID)", "error": "\(error)"])
+            logger.error(
+                "cannot record action outcome",
+                metadata: ["alert": "\(outcome.alertID)", "error": "\(error)"]
+            )
         }
         if outcome.isFinal { adjustPending(by: -1) }
     }

@@ -79,6 +79,13 @@ public protocol EventStore: Sendable {
     /// Journal entries received at or after `since`, in journal order.
     func entries(since: Date) async throws -> [JournalEntry]
 
+    /// Calls `body` with each journal entry received at or after `since`, in journal order, reading in a stream
+    /// (recovery of a large journal does not hold it in memory). Returns how many there were.
+    func forEachEntry(since: Date, _ body: @Sendable (JournalEntry) -> Void) async throws -> Int
+
+    /// Ids of the alerts fired at or after `since`.
+    func alertIDs(since: Date) async throws -> Set<String>
+
     /// Actions still pending.
     func pendingActions() async throws -> [OutboxEntry]
 

@@ -161,11 +161,44 @@ public final class SQLiteStore: EventStore {
                 let body: Data = row[2]
                 entries.append(
                     JournalEntry(
-                        identity: row[0], receivedAt: Date(timeIntervalSince1970: row[1]), body: Array(body)
+                        identity: row[0],
+                        receivedAt: Date(timeIntervalSince1970: row[1]),
+                        body: Array(body)
                     )
                 )
             }
             return entries
+        }
+    }
+
+    public func forEachEntry(since: Date, _ body: @Sendable (JournalEntry) -> Void) async throws -> Int {
+        try await pool.read { db in
+            let rows = try Row.fetchCursor(
+                db,
+                sql: "SELECT identity, received_at, body FROM events WHERE received_at >= ? ORDER BY seq",
+                arguments: [since.timeIntervalSince1970]
+            )
+            var count = 0
+            while let row = try rows.next() {
+                let bytes: Data = row[2]
+                body(
+                    JournalEntry(identity: row[0], receivedAt: Date(timeIntervalSince1970: row[1]), body: Array(bytes))
+                )
+                count += 1
+            }
+            return count
+        }
+    }
+
+    public func alertIDs(since: Date) async throws -> Set<String> {
+        try await pool.read { db in
+            Set(
+                try String.fetchAll(
+                    db,
+                    sql: "SELECT id FROM alerts WHERE fired_at >= ?",
+                    arguments: [since.timeIntervalSince1970]
+                )
+            )
         }
     }
 
@@ -181,7 +214,10 @@ public final class SQLiteStore: EventStore {
             ).map { row in
                 let notBefore: Double? = row[4]
                 return OutboxEntry(
-                    alertJSON: row[0], actionIndex: row[1], kind: row[2], attempts: row[3],
+                    alertJSON: row[0],
+                    actionIndex: row[1],
+                    kind: row[2],
+                    attempts: row[3],
                     notBefore: notBefore.map(Date.init(timeIntervalSince1970:))
                 )
             }
@@ -208,7 +244,11 @@ public final class SQLiteStore: EventStore {
                     AlertSummary.Action(index: $0[0], kind: $0[1], status: $0[2], attempts: $0[3], reason: $0[4])
                 }
                 return AlertSummary(
-                    id: id, rule: row[1], key: row[2], firedAt: Date(timeIntervalSince1970: row[3]), actions: actions
+                    id: id,
+                    rule: row[1],
+                    key: row[2],
+                    firedAt: Date(timeIntervalSince1970: row[3]),
+                    actions: actions
                 )
             }
         }

@@ -280,10 +280,9 @@ import Testing
     }
 
     /// A key with steady traffic across the replay horizon (2 × `within`): recovery replays only the last two
-    /// hours, so it starts mid-chain of tumbling windows and rebuilds the window in the wrong phase. Without a
-    /// crash, e1…e12 (one every 20 minutes, window 3 within 1 h) fire at e3, e6, e9 and e12. With a crash after
-    /// e10, the replay (e6…e10) empties the window at e8 and holds [e9, e10] instead of [e10]: e11 fires an alert
-    /// that reuses e9, and e12 does not fire.
+    /// hours, starting mid-chain of tumbling windows. Without a crash, e1…e12 (one every 20 minutes, window 3
+    /// within 1 h) fire at e3, e6, e9 and e12. A replay from e6 left to itself would empty the window at e8 and
+    /// hold [e9, e10]; steered by the recorded alerts (e6, e9) it holds [e10], so e12 fires and e11 does not.
     @Test func recoveryOfSteadyTrafficAcrossTheReplayHorizon() async throws {
         try await StoreFixture.withDirectory { directory in
             let path = directory + "/cw.db"
@@ -304,11 +303,7 @@ import Testing
             let uninterrupted = Set(
                 [3, 6, 9, 12].map { Alert.makeID(rule: "burst", key: "+65006", eventIdentity: "s\($0)") }
             )
-            withKnownIssue(
-                "recovery replays only 2 × the longest window, which can rebuild a window in the wrong phase"
-            ) {
-                #expect(fired == uninterrupted)
-            }
+            #expect(fired == uninterrupted)
         }
     }
 
