@@ -3,7 +3,7 @@ SWIFT ?= swift
 ARGS ?=
 APT_PACKAGES := libsqlite3-dev libcurl4-openssl-dev
 
-.PHONY: deps build run test check lint format deb bench clean
+.PHONY: deps build run test check lint format deb deb-test bench clean
 
 # Installs the system libraries the build links against, only when missing.
 deps:
@@ -37,6 +37,10 @@ format:
 
 deb: deps
 	packaging/build-deb.sh
+
+# Builds the release .deb and checks it (metadata, files, extracted `callwatch check`, systemd-analyze, shellcheck).
+deb-test: deps
+	packaging/test-deb.sh
 
 bench:
 	bench/load.sh
