@@ -54,12 +54,7 @@ struct IngestRoutes: Sendable {
             )
         }
         router.post("/-/reload") { request, context in
-            switch reloader.requestGuard.check(request, context: context) {
-            case .forbidden: return Self.error(.forbidden, "client address not allowed")
-            case .unauthorized:
-                return Self.error(.unauthorized, "bad or missing credentials", headers: reloader.requestGuard.challenge)
-            case .allowed: break
-            }
+            if let refusal = refusal(request, context: context) { return refusal }
             switch reloader.reload(reason: "POST /-/reload") {
             case .success(let ruleSet):
                 return Response(
@@ -84,12 +79,7 @@ struct IngestRoutes: Sendable {
             }
         }
         router.get("/api/v1/alerts") { request, context in
-            switch reloader.requestGuard.check(request, context: context) {
-            case .forbidden: return Self.error(.forbidden, "client address not allowed")
-            case .unauthorized:
-                return Self.error(.unauthorized, "bad or missing credentials", headers: reloader.requestGuard.challenge)
-            case .allowed: break
-            }
+            if let refusal = refusal(request, context: context) { return refusal }
             let limit = request.uri.queryParameters.get("limit", as: Int.self).map { min(max($0, 1), 1000) } ?? 50
             let alerts = try await pipeline.store.recentAlerts(limit: limit)
             let body = JSONValue.array(alerts.map(\.json))
@@ -101,23 +91,27 @@ struct IngestRoutes: Sendable {
         }
     }
 
-    func ingest(_ request: Request, context: CallWatchRequestContext) async throws -> Response {
+    /// 403 for a client outside the allow-list, 401 for bad credentials, nil when the request may proceed.
+    func refusal(_ request: Request, context: CallWatchRequestContext) -> Response? {
         let requestGuard = reloader.requestGuard
         switch requestGuard.check(request, context: context) {
-        case .forbidden:
-            pipeline.countRejected()
-            return Self.error(.forbidden, "client address not allowed")
+        case .forbidden: return Self.error(.forbidden, "client address not allowed")
         case .unauthorized:
-            pipeline.countRejected()
             return Self.error(.unauthorized, "bad or missing credentials", headers: requestGuard.challenge)
-        case .allowed:
-            break
+        case .allowed: return nil
+        }
+    }
+
+    func ingest(_ request: Request, context: CallWatchRequestContext) async throws -> Response {
+        if let refusal = refusal(request, context: context) {
+            pipeline.countRejected()
+            return refusal
         }
         if let type = request.headers[.contentType], !Self.isJSON(type) {
             pipeline.countRejected()
             return Self.error(.unsupportedMediaType, "send application/json")
         }
-        let maxBody = requestGuard.maxBody
+        let maxBody = reloader.requestGuard.maxBody
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBody {
             pipeline.countRejected()
             return Self.error(.contentTooLarge, "body over \(maxBody) bytes")
