@@ -51,7 +51,12 @@ public final class ActionDispatcher: Sendable {
     let logger: Logger
     let exec: ExecRunner
     let http: HTTPSender
-    let outcomeHandler: Mutex<OutcomeHandler>
+    /// Boxed: a closure read out of a `Mutex` directly gets re-wrapped in thunks on every read.
+    struct Handler: Sendable {
+        let call: OutcomeHandler
+    }
+
+    let outcomeHandler: Mutex<Handler>
     let execQueue: (stream: AsyncStream<PendingAction>, continuation: AsyncStream<PendingAction>.Continuation)
     let httpQueue: (stream: AsyncStream<PendingAction>, continuation: AsyncStream<PendingAction>.Continuation)
     let execPermits: AsyncSemaphore
@@ -68,7 +73,7 @@ public final class ActionDispatcher: Sendable {
         self.logger = logger
         self.exec = ExecRunner(killGrace: configuration.killGrace, logger: logger)
         self.http = HTTPSender(logger: logger)
-        self.outcomeHandler = Mutex(onOutcome)
+        self.outcomeHandler = Mutex(Handler(call: onOutcome))
         self.execQueue = AsyncStream.makeStream()
         self.httpQueue = AsyncStream.makeStream()
         self.execPermits = AsyncSemaphore(permits: configuration.execConcurrency)
@@ -77,12 +82,12 @@ public final class ActionDispatcher: Sendable {
 
     /// Replaces the outcome handler (the pipeline wires itself in after both exist).
     public func setOutcomeHandler(_ handler: @escaping OutcomeHandler) {
-        outcomeHandler.withLock { $0 = handler }
+        outcomeHandler.withLock { $0 = Handler(call: handler) }
     }
 
     func onOutcome(_ outcome: ActionOutcome) async {
         let handler = outcomeHandler.withLock { $0 }
-        await handler(outcome)
+        await handler.call(outcome)
     }
 
     /// Queues every action of `alert`. Log actions run here and now (they are a line of output).

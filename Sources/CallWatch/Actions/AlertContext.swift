@@ -2,6 +2,8 @@
 /// `alert.*` and the list `alert.events`. Built only when an alert fires.
 public struct AlertContext {
     public let values: [String: Any]
+    /// The alert JSON, written once: it is the `{{alert.json}}` value, the exec stdin and the default HTTP body.
+    public let alertJSON: String
 
     public init(alert: Alert, ruleDescription: String? = nil) {
         var values: [String: Any] = [:]
@@ -11,6 +13,8 @@ public struct AlertContext {
             if let dtmf = last[.dtmf] { values["dtmf"] = Self.mustacheValue(dtmf) }
         }
         values["rule"] = ["name": alert.rule, "description": ruleDescription ?? alert.description]
+        let alertJSON = alert.jsonString
+        self.alertJSON = alertJSON
         var alertValues: [String: Any] = [
             "id": alert.id,
             "count": String(alert.count),
@@ -18,7 +22,7 @@ public struct AlertContext {
             "firstAt": Timestamp.format(alert.firstAt),
             "lastAt": Timestamp.format(alert.lastAt),
             "firedAt": Timestamp.format(alert.firedAt),
-            "json": alert.jsonString,
+            "json": alertJSON,
             "events": alert.events.map { event in
                 Dictionary(event.payload.members.map { ($0.key, Self.mustacheValue($0.value)) }) { first, _ in first }
             },
@@ -72,17 +76,24 @@ public struct AlertContext {
 
     /// `sipCode` → `SIP_CODE`, `sourceRefId` → `SOURCE_REF_ID`; anything not alphanumeric becomes `_`.
     public static func upperSnake(_ name: String) -> String {
-        var result = ""
+        var result: [UInt8] = []
+        result.reserveCapacity(name.utf8.count + 4)
         var previousWasLower = false
-        for character in name {
-            if character.isUppercase, previousWasLower { result.append("_") }
-            if character.isASCII, character.isLetter || character.isNumber {
-                result += character.uppercased()
-            } else {
-                result.append("_")
+        for byte in name.utf8 {
+            let isUpper = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")
+            let isLower = byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")
+            let isDigit = byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+            if isUpper, previousWasLower { result.append(UInt8(ascii: "_")) }
+            if isLower {
+                result.append(byte - 32)
+            } else if isUpper || isDigit {
+                result.append(byte)
+            } else if byte < 0x80 || byte >= 0xC0 {
+                // One `_` per non-alphanumeric character (continuation bytes of UTF-8 are skipped).
+                result.append(UInt8(ascii: "_"))
             }
-            previousWasLower = character.isLowercase || character.isNumber
+            previousWasLower = isLower || isDigit
         }
-        return result
+        return String(decoding: result, as: UTF8.self)
     }
 }

@@ -43,7 +43,7 @@ public struct ExecRunner: Sendable {
         return Invocation(
             argv: action.command.map(context.render),
             environment: environment,
-            stdin: action.stdin == .alert ? alert.jsonString : nil,
+            stdin: action.stdin == .alert ? context.alertJSON : nil,
             workdir: action.workdir,
             timeout: action.timeout
         )

@@ -33,7 +33,7 @@ public struct HTTPSender: Sendable {
         let body: Data
         switch action.body {
         case .alert:
-            body = Data(alert.jsonString.utf8)
+            body = Data(context.alertJSON.utf8)
             headers.append(("Content-Type", "application/json"))
         case .json(let template):
             body = Data(JSONWriter.string(context.render(template)).utf8)

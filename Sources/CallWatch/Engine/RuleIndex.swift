@@ -1,7 +1,18 @@
-/// Routes an event to the rules that can match it: each rule is filed under one top-level string equality its
-/// `when` requires (the most selective field it has), or in `unindexed` if it has none.
+/// Routes an event to the rules that can match it: each rule is filed under one top-level equality its `when`
+/// requires (on the most selective field it has), or in `unindexed` if it has none.
+///
+/// Equality follows `Scalar.matches`: a constant that reads as a number (`486`, `"486"`, `"+6591234567"`) matches
+/// any event value with the same numeric value, so it is filed by number; any other constant only matches the
+/// identical string, so it is filed by string. Looking up an event's value in both tables offers every rule that
+/// could match (and perhaps a few the predicate then rejects): the index is a superset, never a filter.
 struct RuleIndex: Sendable {
-    var tables: [(path: FieldPath, rules: [String: [Int]])] = []
+    struct Table: Sendable {
+        var path: FieldPath
+        var byString: [String: [Int]] = [:]
+        var byNumber: [Double: [Int]] = [:]
+    }
+
+    var tables: [Table] = []
     var unindexed: [Int] = []
 
     /// Fields that split events into few large groups; used only when a rule has no more selective equality.
@@ -11,33 +22,53 @@ struct RuleIndex: Sendable {
     ]
 
     init(rules: [Rule]) {
-        var tables: [FieldPath: [String: [Int]]] = [:]
-        var order: [FieldPath] = []
         for (index, rule) in rules.enumerated() {
             let selective = rule.predicate.fieldPaths.filter { !Self.coarseFields.contains($0) }
-            var chosen: (FieldPath, String)?
+            var chosen: (FieldPath, Scalar)?
             for path in selective + Self.coarseFields {
                 if let value = rule.predicate.requiredEquality(on: path) {
                     chosen = (path, value)
                     break
                 }
             }
-            guard let (path, value) = chosen else {
+            guard let (path, scalar) = chosen else {
                 unindexed.append(index)
                 continue
             }
-            if tables[path] == nil { order.append(path) }
-            tables[path, default: [:]][value, default: []].append(index)
+            var position = tables.firstIndex { $0.path == path }
+            if position == nil {
+                tables.append(Table(path: path))
+                position = tables.count - 1
+            }
+            if let number = scalar.number ?? JSONValue.parseNumber(scalar.string) {
+                tables[position!].byNumber[number, default: []].append(index)
+            } else {
+                tables[position!].byString[scalar.string, default: []].append(index)
+            }
         }
-        self.tables = order.map { ($0, tables[$0]!) }
     }
 
     /// Calls `body` with each candidate rule index. No allocation.
     @inline(__always)
     func forEachCandidate(_ event: CallEvent, _ body: (Int) -> Void) {
         for table in tables {
-            guard case .string(let value) = event[table.path], let candidates = table.rules[value] else { continue }
-            for index in candidates { body(index) }
+            switch event[table.path] {
+            case .string(let value):
+                if let candidates = table.byString[value] {
+                    for index in candidates { body(index) }
+                }
+                if !table.byNumber.isEmpty, let number = JSONValue.parseNumber(value),
+                    let candidates = table.byNumber[number]
+                {
+                    for index in candidates { body(index) }
+                }
+            case .number(let number):
+                if let candidates = table.byNumber[number] {
+                    for index in candidates { body(index) }
+                }
+            default:
+                continue
+            }
         }
         for index in unindexed { body(index) }
     }

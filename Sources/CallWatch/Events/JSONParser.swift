@@ -83,6 +83,7 @@ public struct JSONParser {
         guard depth <= Self.maximumDepth else { throw error("nesting too deep") }
         index += 1
         var members: [(key: String, value: JSONValue)] = []
+        members.reserveCapacity(depth == 2 ? 24 : 8)
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -137,17 +138,21 @@ public struct JSONParser {
     private mutating func parseString() throws(Error) -> String {
         index += 1
         let start = index
-        // Fast path: no escapes, so the bytes between the quotes are the string.
+        // Fast path: no escapes, so the bytes between the quotes are the string. ASCII needs no validation (and
+        // `String(validating:)` costs a runtime type lookup per call), so only non-ASCII text is validated.
+        var isASCII = true
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
+                let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<index]).bindMemory(to: UInt8.self)
                 index += 1
-                guard let string = String(validating: slice.bindMemory(to: UInt8.self), as: UTF8.self) else {
+                if isASCII { return String(decoding: slice, as: UTF8.self) }
+                guard let string = String(validating: slice, as: UTF8.self) else {
                     throw Error(message: "invalid UTF-8 in string", offset: start)
                 }
                 return string
             }
+            isASCII = isASCII && byte < 0x80
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("control character in string") }
             index += 1

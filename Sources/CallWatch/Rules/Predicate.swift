@@ -110,17 +110,14 @@ public indirect enum Predicate: Sendable {
         }
     }
 
-    /// A top-level equality on a string that every matching event must satisfy: what the rule index keys on.
-    func requiredEquality(on path: FieldPath) -> String? {
+    /// A top-level equality every matching event must satisfy: what the rule index keys on. Null and booleans
+    /// are left out (they match absent fields and `true`/`"true"` alike).
+    func requiredEquality(on path: FieldPath) -> Scalar? {
         switch self {
         case .field(let field, let conditions) where field == path:
-            // Only a value that can match nothing but the identical string: `"486"` also matches the number 486,
-            // which the index (keyed on string values) would never offer.
             for case .equals(let scalar) in conditions
-            where scalar.number == nil && !scalar.isNull
-                && scalar.string != "true" && scalar.string != "false" && JSONValue.parseNumber(scalar.string) == nil
-            {
-                return scalar.string
+            where !scalar.isNull && scalar.string != "true" && scalar.string != "false" {
+                return scalar
             }
             return nil
         case .all(let predicates):
