@@ -58,3 +58,32 @@ import Testing
         #expect(try matched(#""callStatus": "CALL_CONNECTED", "destination": "vn-ref-7""#).isEmpty)
     }
 }
+
+extension RuleIndexTests {
+    @Test func inListsAreIndexedOncePerValue() throws {
+        let rules = try Self.ruleSet(
+            """
+              - name: listed
+                when: {callStatus: CALL_DISCONNECTED, destinationCountryCode: {in: [SG, ID, SG]}, sipCode: {in: [486, "486"]}}
+
+            """
+        )
+        let index = RuleIndex(rules: rules.rules)
+        #expect(index.unindexed.isEmpty)
+        var engine = Engine(ruleSet: rules)
+        let hit = engine.evaluate(
+            try Self.event(
+                #""eventId": "a", "callStatus": "CALL_DISCONNECTED", "destinationCountryCode": "SG", "sipCode": 486"#
+            ),
+            at: Date()
+        )
+        #expect(hit.matchedRules == [0])
+        let miss = engine.evaluate(
+            try Self.event(
+                #""eventId": "b", "callStatus": "CALL_DISCONNECTED", "destinationCountryCode": "MY", "sipCode": 486"#
+            ),
+            at: Date()
+        )
+        #expect(miss.matchedRules.isEmpty)
+    }
+}

@@ -1,5 +1,5 @@
-/// Routes an event to the rules that can match it: each rule is filed under one top-level equality its `when`
-/// requires (on the most selective field it has), or in `unindexed` if it has none.
+/// Routes an event to the rules that can match it: each rule is filed under the values one top-level equality (or
+/// `in` list) of its `when` requires, on the most selective field it has, or in `unindexed` if it has none.
 ///
 /// Equality follows `Scalar.matches`: a constant that reads as a number (`486`, `"486"`, `"+6591234567"`) matches
 /// any event value with the same numeric value, so it is filed by number; any other constant only matches the
@@ -24,14 +24,14 @@ struct RuleIndex: Sendable {
     init(rules: [Rule]) {
         for (index, rule) in rules.enumerated() {
             let selective = rule.predicate.fieldPaths.filter { !Self.coarseFields.contains($0) }
-            var chosen: (FieldPath, Scalar)?
+            var chosen: (FieldPath, [Scalar])?
             for path in selective + Self.coarseFields {
-                if let value = rule.predicate.requiredEquality(on: path) {
-                    chosen = (path, value)
+                if let values = rule.predicate.requiredValues(on: path) {
+                    chosen = (path, values)
                     break
                 }
             }
-            guard let (path, scalar) = chosen else {
+            guard let (path, scalars) = chosen else {
                 unindexed.append(index)
                 continue
             }
@@ -40,10 +40,15 @@ struct RuleIndex: Sendable {
                 tables.append(Table(path: path))
                 position = tables.count - 1
             }
-            if let number = scalar.number ?? JSONValue.parseNumber(scalar.string) {
-                tables[position!].byNumber[number, default: []].append(index)
-            } else {
-                tables[position!].byString[scalar.string, default: []].append(index)
+            // Once per key: `in: [486, "486"]` must not offer the rule twice.
+            for scalar in scalars {
+                if let number = scalar.number ?? JSONValue.parseNumber(scalar.string) {
+                    if tables[position!].byNumber[number]?.last != index {
+                        tables[position!].byNumber[number, default: []].append(index)
+                    }
+                } else if tables[position!].byString[scalar.string]?.last != index {
+                    tables[position!].byString[scalar.string, default: []].append(index)
+                }
             }
         }
     }

@@ -110,19 +110,25 @@ public indirect enum Predicate: Sendable {
         }
     }
 
-    /// A top-level equality every matching event must satisfy: what the rule index keys on. Null and booleans
-    /// are left out (they match absent fields and `true`/`"true"` alike).
-    func requiredEquality(on path: FieldPath) -> Scalar? {
+    /// The values a top-level equality (`field: value` or `in: [...]`) requires of every matching event: what the
+    /// rule index keys on. Null and booleans are left out (they match absent fields and `true`/`"true"` alike).
+    func requiredValues(on path: FieldPath) -> [Scalar]? {
+        func indexable(_ scalar: Scalar) -> Bool {
+            !scalar.isNull && scalar.string != "true" && scalar.string != "false"
+        }
         switch self {
         case .field(let field, let conditions) where field == path:
-            for case .equals(let scalar) in conditions
-            where !scalar.isNull && scalar.string != "true" && scalar.string != "false" {
-                return scalar
+            for condition in conditions {
+                switch condition {
+                case .equals(let scalar) where indexable(scalar): return [scalar]
+                case .oneOf(let scalars) where !scalars.isEmpty && scalars.allSatisfy(indexable): return scalars
+                default: continue
+                }
             }
             return nil
         case .all(let predicates):
             for predicate in predicates {
-                if let value = predicate.requiredEquality(on: path) { return value }
+                if let values = predicate.requiredValues(on: path) { return values }
             }
             return nil
         default:
