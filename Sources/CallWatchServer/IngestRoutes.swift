@@ -92,8 +92,12 @@ struct IngestRoutes: Sendable {
     }
 
     /// 403 for a client outside the allow-list, 401 for bad credentials, nil when the request may proceed.
-    func refusal(_ request: Request, context: CallWatchRequestContext) -> Response? {
-        let requestGuard = reloader.requestGuard
+    func refusal(
+        _ request: Request,
+        context: CallWatchRequestContext,
+        requestGuard: RequestGuard? = nil
+    ) -> Response? {
+        let requestGuard = requestGuard ?? reloader.requestGuard
         switch requestGuard.check(request, context: context) {
         case .forbidden: return Self.error(.forbidden, "client address not allowed")
         case .unauthorized:
@@ -103,7 +107,8 @@ struct IngestRoutes: Sendable {
     }
 
     func ingest(_ request: Request, context: CallWatchRequestContext) async throws -> Response {
-        if let refusal = refusal(request, context: context) {
+        let requestGuard = reloader.requestGuard
+        if let refusal = refusal(request, context: context, requestGuard: requestGuard) {
             pipeline.countRejected()
             return refusal
         }
@@ -111,7 +116,7 @@ struct IngestRoutes: Sendable {
             pipeline.countRejected()
             return Self.error(.unsupportedMediaType, "send application/json")
         }
-        let maxBody = reloader.requestGuard.maxBody
+        let maxBody = requestGuard.maxBody
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBody {
             pipeline.countRejected()
             return Self.error(.contentTooLarge, "body over \(maxBody) bytes")
