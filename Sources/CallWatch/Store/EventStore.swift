@@ -76,9 +76,6 @@ public protocol EventStore: Sendable {
         notBefore: Date?
     ) async throws
 
-    /// Journal entries received at or after `since`, in journal order.
-    func entries(since: Date) async throws -> [JournalEntry]
-
     /// Calls `body` with each journal entry received at or after `since`, in journal order, reading in a stream
     /// (recovery of a large journal does not hold it in memory). Returns how many there were.
     func forEachEntry(since: Date, _ body: @Sendable (JournalEntry) -> Void) async throws -> Int
@@ -91,9 +88,6 @@ public protocol EventStore: Sendable {
 
     /// The newest alerts with their actions.
     func recentAlerts(limit: Int) async throws -> [AlertSummary]
-
-    /// Number of pending actions (for the `callwatch_outbox_pending` gauge).
-    func pendingCount() async throws -> Int
 
     /// Deletes journal entries and finished alerts older than `before`, in small batches; returns rows deleted.
     func prune(before: Date) async throws -> Int

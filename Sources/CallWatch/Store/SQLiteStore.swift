@@ -149,6 +149,8 @@ public final class SQLiteStore: EventStore {
         }
     }
 
+    /// Journal entries received at or after `since`, in journal order, all at once (tools and tests; recovery
+    /// streams with `forEachEntry`).
     public func entries(since: Date) async throws -> [JournalEntry] {
         try await pool.read { db in
             let rows = try Row.fetchCursor(
@@ -254,6 +256,7 @@ public final class SQLiteStore: EventStore {
         }
     }
 
+    /// Number of actions still pending.
     public func pendingCount() async throws -> Int {
         try await pool.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE status = 'pending'") ?? 0
