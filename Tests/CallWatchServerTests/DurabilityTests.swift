@@ -83,7 +83,7 @@ struct DurabilityTests {
         }
 
         try await DurabilityDaemon.withTemporaryDirectory { directory in
-            try await DurabilitySink.withSink { sink in
+            try await withSink { sink in
                 let client = DurabilityClient()
                 let port = try DurabilityDaemon.freePort()
                 var daemon = try Self.start(directory, sinkPort: sink.port, port: port, label: "run-0")
@@ -147,7 +147,7 @@ struct DurabilityTests {
                 print(
                     "durability A: seed \(seed), kills at \(killPoints), \(total) events, \(expected.count) alerts,",
                     "\(tally.duplicates) re-sent events answered duplicate,",
-                    "\(sink.deliveries.count - sink.keys.count) alerts delivered again after a kill"
+                    "\(sink.received.count - sink.keys.count) alerts delivered again after a kill"
                 )
             }
         }
@@ -181,17 +181,17 @@ struct DurabilityTests {
             #expect(pending.compactMap { Alert(json: $0.alertJSON)?.id } == [alertID])
             #expect(pending.allSatisfy { $0.attempts >= attemptsBeforeKill && $0.notBefore != nil })
 
-            try await DurabilitySink.withSink(port: sinkPort) { sink in
+            try await withSink(port: sinkPort) { sink in
                 let second = try Self.start(directory, sinkPort: sinkPort, port: port, label: "after-kill")
                 try await second.waitUntilHealthy(client: client)
-                try await DurabilityDaemon.waitUntil("the sink to receive the alert") { !sink.deliveries.isEmpty }
+                try await DurabilityDaemon.waitUntil("the sink to receive the alert") { !sink.received.isEmpty }
                 try await DurabilityDaemon.waitUntil("the outbox to record the success") {
                     try await client.alerts(second.baseURL)[alertID]?.first?.status == "success"
                 }
                 let ended = try await second.terminate()
                 #expect(ended.reason == .exit && ended.status == 0, "SIGTERM ended the daemon with \(ended)")
-                #expect(sink.deliveries.map(\.idempotencyKey) == [alertID])
-                let body = try sink.deliveries.first.map { try JSONSerialization.jsonObject(with: $0.body) }
+                #expect(sink.received.map(\.idempotencyKey) == [alertID])
+                let body = try sink.received.first.map { try JSONSerialization.jsonObject(with: Data($0.body.utf8)) }
                 #expect((body as? [String: Any])?["id"] as? String == alertID)
             }
 
@@ -206,7 +206,7 @@ struct DurabilityTests {
 
     @Test func aWindowHalfFilledBeforeAKillFiresAfterTheRestartAndAFiredOneDoesNotFireAgain() async throws {
         try await DurabilityDaemon.withTemporaryDirectory { directory in
-            try await DurabilitySink.withSink { sink in
+            try await withSink { sink in
                 let client = DurabilityClient()
                 let port = try DurabilityDaemon.freePort()
                 let fired = Self.alertID(destination: "+65801", completedBy: "c-fired-3")
@@ -243,7 +243,7 @@ struct DurabilityTests {
                 let ended = try await second.terminate()
                 #expect(ended.reason == .exit && ended.status == 0, "SIGTERM ended the daemon with \(ended)")
 
-                #expect(sink.deliveries.map(\.idempotencyKey) == [fired, completed])
+                #expect(sink.received.map(\.idempotencyKey) == [fired, completed])
                 let alerts = try await SQLiteStore(path: directory + "/cw.db").recentAlerts(limit: 10)
                 #expect(Set(alerts.map(\.id)) == [fired, completed])
                 #expect(alerts.count == 2)

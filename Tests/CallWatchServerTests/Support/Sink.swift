@@ -5,8 +5,9 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// A real HTTP receiver for `http` actions: a Hummingbird server on 127.0.0.1 with an ephemeral port that
-/// records every request and answers with the status `respond` picks for its path.
+/// A real HTTP receiver for `http` actions: a Hummingbird server on 127.0.0.1 (an ephemeral port, or a given one
+/// for a sink that comes up after the daemon) that records every request and answers with the status `respond`
+/// picks for its path.
 final class Sink: Sendable {
     struct Received: Sendable {
         var method: HTTPRequest.Method
@@ -17,6 +18,8 @@ final class Sink: Sendable {
         var json: [String: Any]? {
             (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]
         }
+
+        var idempotencyKey: String? { headers[HTTPField.Name("Idempotency-Key")!] }
     }
 
     final class Recorder: Sendable {
@@ -35,6 +38,9 @@ final class Sink: Sendable {
 
     var received: [Received] { recorder.requests.withLock { $0 } }
 
+    /// The distinct `Idempotency-Key`s received.
+    var keys: Set<String> { Set(received.compactMap(\.idempotencyKey)) }
+
     /// Waits until at least `count` requests arrived; returns them, or nil when `timeout` passed first.
     func waitFor(count: Int, timeout: Duration = .seconds(10)) async -> [Received]? {
         await eventually(timeout: timeout) { received.count >= count } ? received : nil
@@ -43,6 +49,7 @@ final class Sink: Sendable {
 
 /// Runs a `Sink` for the duration of `body`.
 func withSink<T: Sendable>(
+    port requestedPort: Int = 0,
     respond: @escaping @Sendable (String) -> HTTPResponse.Status = { _ in .ok },
     _ body: (Sink) async throws -> T
 ) async throws -> T {
@@ -64,7 +71,7 @@ func withSink<T: Sendable>(
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
     let app = Application(
         router: router,
-        configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        configuration: .init(address: .hostname("127.0.0.1", port: requestedPort)),
         onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
         logger: logger
     )
