@@ -7,6 +7,9 @@ struct Test: ParsableCommand {
         discussion: "Prints PASS/FAIL per case, then 'N passed, M failed'; exits 1 on any failure."
     )
 
+    @Option(name: [.short, .long], help: "Rules file to test instead of each test file's 'config:'.")
+    var config: String?
+
     @Argument(help: "Test files.")
     var files: [String]
 
@@ -15,7 +18,7 @@ struct Test: ParsableCommand {
         var failed = 0
         for file in files {
             do {
-                let tests = try RuleTests.load(path: file)
+                let tests = try RuleTests.load(path: file, config: config)
                 for outcome in tests.run() {
                     print(outcome.line)
                     if outcome.failure == nil { passed += 1 } else { failed += 1 }

@@ -327,6 +327,25 @@ final class CLITests {
         #expect(lines.first == "PASS three failures to one destination fire once")
     }
 
+    @Test func configOptionReplacesTheTestFilesRules() throws {
+        // The shipped tests against rules without the SIP-failure rule: its cases must now fail.
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let reduced = directory.appendingPathComponent("reduced.yaml").path
+        let shipped = try String(contentsOfFile: Self.rulesPath, encoding: .utf8)
+        let start = try #require(shipped.range(of: "  - name: repeated-sip-failures"))
+        let end = try #require(shipped.range(of: "  # 2. A call that connected"))
+        try shipped.replacingCharacters(in: start.lowerBound..<end.lowerBound, with: "")
+            .write(toFile: reduced, atomically: true, encoding: .utf8)
+        let result = try Self.run(["test", "-c", reduced, "tests/rules.test.yaml"])
+        #expect(result.status == 1)
+        #expect(result.stdoutLines.contains { $0.hasPrefix("FAIL three failures to one destination fire once") })
+        #expect(result.stdoutLines.contains("PASS two failures stay quiet"))
+        let missing = try Self.run(["test", "-c", "/nonexistent/rules.yaml", "tests/rules.test.yaml"])
+        #expect(missing.status == 1)
+        #expect(missing.stdoutLines.first == "/nonexistent/rules.yaml:1:1: error: cannot read the file: no such file")
+    }
+
     @Test func failingRuleTestIsReported() throws {
         let path = try write(
             """

@@ -49,22 +49,14 @@ public struct RuleTests {
     public var ruleSet: RuleSet
     public var cases: [Case]
 
-    /// Loads a test file and the rules it names. Problems come back as diagnostics against the test file (or
-    /// the rules file).
+    /// Loads a test file and the rules it names (`config`, when given, replaces the file's own `config:`).
+    /// Problems come back as diagnostics against the test file (or the rules file).
     public static func load(
         path: String,
+        config: String? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment
-    )
-        throws(RulesError) -> RuleTests
-    {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw RulesError(diagnostics: [
-                Diagnostic(file: path, line: 1, column: 1, severity: .error, message: "cannot read the file: \(error)")
-            ])
-        }
+    ) throws(RulesError) -> RuleTests {
+        let text = try RulesLoader.readText(path)
         var reader = YAMLReader(file: path, environment: environment)
         let root: Node?
         do {
@@ -83,7 +75,8 @@ public struct RuleTests {
         }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         let configPath = top["config"].flatMap { reader.string($0, what: "config") } ?? "rules.yaml"
-        let resolved = configPath.hasPrefix("/") ? configPath : directory.appendingPathComponent(configPath).path
+        let resolved =
+            config ?? (configPath.hasPrefix("/") ? configPath : directory.appendingPathComponent(configPath).path)
         var start = Date()
         if let node = top["start"], let text = reader.string(node, what: "start") {
             if let date = Timestamp.parse(text) {

@@ -17,14 +17,7 @@ public enum RulesLoader {
         path: String,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(RulesError) -> RuleSet {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw RulesError(diagnostics: [
-                Diagnostic(file: path, line: 1, column: 1, severity: .error, message: "cannot read the file: \(error)")
-            ])
-        }
+        let text = try readText(path)
         return try load(yaml: text, path: path, environment: environment)
     }
 
@@ -65,6 +58,23 @@ public enum RulesLoader {
         var result = ruleSet!
         result.warnings = reader.diagnostics
         return result
+    }
+
+    /// A file's text, or a diagnostic saying plainly why it cannot be read.
+    static func readText(_ path: String) throws(RulesError) -> String {
+        func failure(_ reason: String) -> RulesError {
+            RulesError(diagnostics: [
+                Diagnostic(file: path, line: 1, column: 1, severity: .error, message: "cannot read the file: \(reason)")
+            ])
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw failure("no such file")
+        }
+        guard !isDirectory.boolValue else { throw failure("it is a directory") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw failure("permission denied") }
+        guard let text = String(data: data, encoding: .utf8) else { throw failure("it is not UTF-8 text") }
+        return text
     }
 
     static func yamlDiagnostic(_ error: YamlError, path: String) -> Diagnostic {
