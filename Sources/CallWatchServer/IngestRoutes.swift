@@ -54,7 +54,7 @@ struct IngestRoutes: Sendable {
             )
         }
         router.post("/-/reload") { request, context in
-            if let refusal = refusal(request, context: context) { return refusal }
+            if let refusal = refusal(request, context: context, requestGuard: reloader.requestGuard) { return refusal }
             switch reloader.reload(reason: "POST /-/reload") {
             case .success(let ruleSet):
                 return Response(
@@ -79,7 +79,7 @@ struct IngestRoutes: Sendable {
             }
         }
         router.get("/api/v1/alerts") { request, context in
-            if let refusal = refusal(request, context: context) { return refusal }
+            if let refusal = refusal(request, context: context, requestGuard: reloader.requestGuard) { return refusal }
             let limit = request.uri.queryParameters.get("limit", as: Int.self).map { min(max($0, 1), 1000) } ?? 50
             let alerts = try await pipeline.store.recentAlerts(limit: limit)
             let body = JSONValue.array(alerts.map(\.json))
@@ -92,12 +92,7 @@ struct IngestRoutes: Sendable {
     }
 
     /// 403 for a client outside the allow-list, 401 for bad credentials, nil when the request may proceed.
-    func refusal(
-        _ request: Request,
-        context: CallWatchRequestContext,
-        requestGuard: RequestGuard? = nil
-    ) -> Response? {
-        let requestGuard = requestGuard ?? reloader.requestGuard
+    func refusal(_ request: Request, context: CallWatchRequestContext, requestGuard: RequestGuard) -> Response? {
         switch requestGuard.check(request, context: context) {
         case .forbidden: return Self.error(.forbidden, "client address not allowed")
         case .unauthorized:
@@ -139,7 +134,7 @@ struct IngestRoutes: Sendable {
             return Self.error(.badRequest, error.description)
         }
         do {
-            let outcome = try await pipeline.ingest(event, body: Array(buffer.readableBytesView))
+            let outcome = try await pipeline.ingest(event, body: Data(buffer.readableBytesView))
             return Response(
                 status: .ok,
                 headers: Self.json,

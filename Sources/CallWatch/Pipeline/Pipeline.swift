@@ -48,7 +48,7 @@ public final class Pipeline: Sendable {
     public var ruleSet: RuleSet { engine.withLock { $0.ruleSet } }
 
     /// Stores and evaluates one event; returns once it is committed.
-    public func ingest(_ event: CallEvent, body: [UInt8], receivedAt: Date = Date()) async throws -> IngestOutcome {
+    public func ingest(_ event: CallEvent, body: Data, receivedAt: Date = Date()) async throws -> IngestOutcome {
         let entry = JournalEntry(identity: event.identity, receivedAt: receivedAt, body: body, event: event)
         return try await withCheckedThrowingContinuation { continuation in
             if !queue.append(Submission(entry: entry, continuation: continuation)) {

@@ -4,11 +4,11 @@ import Foundation
 public struct JournalEntry: Sendable {
     public var identity: String
     public var receivedAt: Date
-    public var body: [UInt8]
+    public var body: Data
     /// The decoded event, carried along so the pipeline never decodes twice (not stored).
     public var event: CallEvent?
 
-    public init(identity: String, receivedAt: Date, body: [UInt8], event: CallEvent? = nil) {
+    public init(identity: String, receivedAt: Date, body: Data, event: CallEvent? = nil) {
         self.identity = identity
         self.receivedAt = receivedAt
         self.body = body

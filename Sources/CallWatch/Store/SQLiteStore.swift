@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The embedded store: SQLite in WAL mode through GRDB. One writer connection does all writes, so concurrent
 /// requests' events are committed together (group commit: see `Pipeline`).
@@ -100,7 +101,7 @@ public final class SQLiteStore: EventStore {
             var fresh: [JournalEntry] = []
             for entry in entries {
                 try insert.execute(
-                    arguments: [entry.identity, entry.receivedAt.timeIntervalSince1970, Data(entry.body)]
+                    arguments: [entry.identity, entry.receivedAt.timeIntervalSince1970, entry.body]
                 )
                 let isNew = db.changesCount > 0
                 inserted.append(isNew)
@@ -152,25 +153,9 @@ public final class SQLiteStore: EventStore {
     /// Journal entries received at or after `since`, in journal order, all at once (tools and tests; recovery
     /// streams with `forEachEntry`).
     public func entries(since: Date) async throws -> [JournalEntry] {
-        try await pool.read { db in
-            let rows = try Row.fetchCursor(
-                db,
-                sql: "SELECT identity, received_at, body FROM events WHERE received_at >= ? ORDER BY seq",
-                arguments: [since.timeIntervalSince1970]
-            )
-            var entries: [JournalEntry] = []
-            while let row = try rows.next() {
-                let body: Data = row[2]
-                entries.append(
-                    JournalEntry(
-                        identity: row[0],
-                        receivedAt: Date(timeIntervalSince1970: row[1]),
-                        body: Array(body)
-                    )
-                )
-            }
-            return entries
-        }
+        let collected = Mutex<[JournalEntry]>([])
+        _ = try await forEachEntry(since: since) { entry in collected.withLock { $0.append(entry) } }
+        return collected.withLock { $0 }
     }
 
     public func forEachEntry(since: Date, _ body: @Sendable (JournalEntry) -> Void) async throws -> Int {
@@ -184,7 +169,7 @@ public final class SQLiteStore: EventStore {
             while let row = try rows.next() {
                 let bytes: Data = row[2]
                 body(
-                    JournalEntry(identity: row[0], receivedAt: Date(timeIntervalSince1970: row[1]), body: Array(bytes))
+                    JournalEntry(identity: row[0], receivedAt: Date(timeIntervalSince1970: row[1]), body: bytes)
                 )
                 count += 1
             }

@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
-import ServiceLifecycle
 import Synchronization
 
 /// A real HTTP receiver for `http` actions: a Hummingbird server on 127.0.0.1 (an ephemeral port, or a given one
@@ -75,24 +74,7 @@ func withSink<T: Sendable>(
         onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
         logger: logger
     )
-    let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-    return try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask {
-            defer { continuation.finish() }
-            try await group.run()
-        }
-        guard let port = await ports.first(where: { _ in true }) else {
-            try await tasks.waitForAll()
-            throw HarnessError.serverDidNotStart
-        }
-        let result: Result<T, any Error>
-        do {
-            result = .success(try await body(Sink(port: port, recorder: recorder)))
-        } catch {
-            result = .failure(error)
-        }
-        await group.triggerGracefulShutdown()
-        try await tasks.waitForAll()
-        return try result.get()
+    return try await runListening(app, ports: ports, portsContinuation: continuation, logger: logger) { port, _ in
+        try await body(Sink(port: port, recorder: recorder))
     }
 }

@@ -129,27 +129,7 @@ func withServer<T: Sendable>(
     }
     var logger = Logger(label: "callwatch.e2e")
     logger.logLevel = .error
-    // No graceful-shutdown signals: the test process's own SIGTERM/SIGINT stay untouched.
-    let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-
-    return try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask {
-            defer { continuation.finish() }
-            try await group.run()
-        }
-        guard let port = await ports.first(where: { _ in true }) else {
-            try await tasks.waitForAll()
-            throw HarnessError.serverDidNotStart
-        }
-        let server = RunningServer(port: port, scratch: scratch, group: group)
-        let result: Result<T, any Error>
-        do {
-            result = .success(try await body(server))
-        } catch {
-            result = .failure(error)
-        }
-        await group.triggerGracefulShutdown()
-        try await tasks.waitForAll()
-        return try result.get()
+    return try await runListening(app, ports: ports, portsContinuation: continuation, logger: logger) { port, group in
+        try await body(RunningServer(port: port, scratch: scratch, group: group))
     }
 }

@@ -398,8 +398,8 @@ private enum StoreFixture {
         return try await body(path)
     }
 
-    static func body(_ id: String, destination: String = "+6591234567") -> [UInt8] {
-        Array(
+    static func body(_ id: String, destination: String = "+6591234567") -> Data {
+        Data(
             """
             {"eventType":"CALL_STATUS","payload":{"eventId":"\(id)","callId":"call-\(id)","callStatus":\
             "CALL_DISCONNECTED","destination":"\(destination)","sipCode":486,"callDuration":0}}
