@@ -80,10 +80,15 @@ public final class OutcomeTally: Sendable {
 
 /// Submits every alert at once (as a burst of fired rules would), then waits until the dispatcher has run them
 /// all, and checks that every action succeeded.
-public func burst(_ alerts: [Alert], actions: [ActionSpec], label: String) async {
+public func burst(
+    _ alerts: [Alert],
+    actions: [ActionSpec],
+    label: String,
+    configuration: ActionDispatcher.Configuration = .init()  // execConcurrency 8, httpConcurrency 32: the defaults
+) async {
     let tally = OutcomeTally()
     let dispatcher = ActionDispatcher(
-        configuration: .init(),  // execConcurrency 8, httpConcurrency 32: the shipped defaults
+        configuration: configuration,
         logger: Logger(label: "callwatch.bench") { _ in SwiftLogNoOpLogHandler() },
         onOutcome: { outcome in
             if outcome.isFinal { tally.record(outcome) }

@@ -1,5 +1,5 @@
 // A plain driver for profilers: `dispatcher-profile exec|http COUNT` sends one burst of COUNT alerts through
-// ActionDispatcher (default limits) and prints alerts/s and the process's peak RSS.
+// ActionDispatcher (default limits; EXEC_CONCURRENCY / HTTP_CONCURRENCY override them) and prints alerts/s and the process's peak RSS.
 import CallWatch
 import DispatcherFixtures
 import Foundation
@@ -19,7 +19,16 @@ let alerts = DispatcherFixtures.alerts(count: count, rule: "bench-\(arguments[1]
 ResidentMemory.resetPeak()
 let before = ResidentMemory.currentKiB
 let start = ContinuousClock.now
-await burst(alerts, actions: arguments[1] == "exec" ? actions.exec : actions.http, label: arguments[1])
+var configuration = ActionDispatcher.Configuration()
+let environment = ProcessInfo.processInfo.environment
+if let limit = environment["EXEC_CONCURRENCY"].flatMap(Int.init) { configuration.execConcurrency = limit }
+if let limit = environment["HTTP_CONCURRENCY"].flatMap(Int.init) { configuration.httpConcurrency = limit }
+await burst(
+    alerts,
+    actions: arguments[1] == "exec" ? actions.exec : actions.http,
+    label: arguments[1],
+    configuration: configuration
+)
 let elapsed = ContinuousClock.now - start
 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
 var usage = rusage()

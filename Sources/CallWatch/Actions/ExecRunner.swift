@@ -51,15 +51,29 @@ public struct ExecRunner: Sendable {
 
     struct TimedOut: Error {}
 
+    /// The daemon's own environment as `NAME=value` C-string rows, read once: a hook inherits it.
+    static let inheritedEnvironment: [(name: String, row: [UInt8])] = ProcessInfo.processInfo.environment
+        .sorted { $0.key < $1.key }
+        .map { (name: $0.key, row: Array("\($0.key)=\($0.value)\0".utf8)) }
+
+    /// The hook's whole environment: the inherited rows, with `overrides` replacing or adding variables. Rows are
+    /// built directly (Subprocess's `.inherit.updating` re-reads and re-parses the process environment per spawn).
+    static func environmentRows(_ overrides: [String: String]) -> [[UInt8]] {
+        var rows: [[UInt8]] = []
+        rows.reserveCapacity(inheritedEnvironment.count + overrides.count)
+        for (name, row) in inheritedEnvironment where overrides[name] == nil { rows.append(row) }
+        for (name, value) in overrides {
+            guard !name.isEmpty, !name.utf8.contains(UInt8(ascii: "=")), !name.utf8.contains(0) else { continue }
+            rows.append(Array("\(name)=\(value)\0".utf8))
+        }
+        return rows
+    }
+
     public func run(_ invocation: Invocation, metadata: Logger.Metadata) async -> AttemptResult {
         guard let program = invocation.argv.first, !program.isEmpty else {
             return .failure(reason: "empty command")
         }
         let executable: Executable = program.contains("/") ? .path(FilePath(program)) : .name(program)
-        var updates: [Environment.Key: String?] = [:]
-        for (name, value) in invocation.environment {
-            if let key = Environment.Key(rawValue: name) { updates[key] = value }
-        }
         var options = PlatformOptions()
         options.processGroupID = 0
         options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: killGrace)]
@@ -69,7 +83,7 @@ public struct ExecRunner: Sendable {
         let configuration = Configuration(
             executable: executable,
             arguments: Arguments(Array(invocation.argv.dropFirst())),
-            environment: .inherit.updating(updates),
+            environment: .custom(Self.environmentRows(invocation.environment)),
             workingDirectory: invocation.workdir.map { FilePath($0) },
             platformOptions: options
         )

@@ -1,66 +1,74 @@
-/// Writes JSON with members in the order given, so alert JSON has stable field order.
+/// Writes JSON with members in the order given, so alert JSON has stable field order. Works on UTF-8 bytes: runs of
+/// characters that need no escaping are copied whole.
 public struct JSONWriter {
-    public private(set) var output: String = ""
+    public private(set) var bytes: [UInt8] = []
 
     public init() {}
 
+    /// What was written, as a String.
+    public var output: String { String(decoding: bytes, as: UTF8.self) }
+
     public mutating func write(_ value: JSONValue) {
         switch value {
-        case .null: output += "null"
-        case .bool(let bool): output += bool ? "true" : "false"
-        case .number(let number): output += number.isFinite ? JSONValue.format(number) : "null"
+        case .null: append("null")
+        case .bool(let bool): append(bool ? "true" : "false")
+        case .number(let number): append(number.isFinite ? JSONValue.format(number) : "null")
         case .string(let string): writeString(string)
         case .array(let elements):
-            output += "["
+            bytes.append(UInt8(ascii: "["))
             for (offset, element) in elements.enumerated() {
-                if offset > 0 { output += "," }
+                if offset > 0 { bytes.append(UInt8(ascii: ",")) }
                 write(element)
             }
-            output += "]"
+            bytes.append(UInt8(ascii: "]"))
         case .object(let object):
-            output += "{"
+            bytes.append(UInt8(ascii: "{"))
             for (offset, member) in object.members.enumerated() {
-                if offset > 0 { output += "," }
+                if offset > 0 { bytes.append(UInt8(ascii: ",")) }
                 writeString(member.key)
-                output += ":"
+                bytes.append(UInt8(ascii: ":"))
                 write(member.value)
             }
-            output += "}"
+            bytes.append(UInt8(ascii: "}"))
         }
     }
 
     public mutating func writeString(_ string: String) {
-        output += "\""
-        var pending = string.unicodeScalars.startIndex
-        let scalars = string.unicodeScalars
-        var index = scalars.startIndex
-        while index < scalars.endIndex {
-            let scalar = scalars[index]
-            let escaped: String?
-            switch scalar {
-            case "\"": escaped = "\\\""
-            case "\\": escaped = "\\\\"
-            case "\n": escaped = "\\n"
-            case "\r": escaped = "\\r"
-            case "\t": escaped = "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                escaped = "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: escaped = nil
+        var string = string
+        string.withUTF8 { utf8 in
+            bytes.append(UInt8(ascii: "\""))
+            var pending = 0
+            for index in utf8.indices {
+                let byte = utf8[index]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[pending..<index]))
+                pending = index + 1
+                switch byte {
+                case UInt8(ascii: "\""): append(#"\""#)
+                case UInt8(ascii: "\\"): append(#"\\"#)
+                case UInt8(ascii: "\n"): append(#"\n"#)
+                case UInt8(ascii: "\r"): append(#"\r"#)
+                case UInt8(ascii: "\t"): append(#"\t"#)
+                default:
+                    append(#"\u00"#)
+                    bytes.append(Self.hexDigits[Int(byte >> 4)])
+                    bytes.append(Self.hexDigits[Int(byte & 0xF)])
+                }
             }
-            if let escaped {
-                output.unicodeScalars.append(contentsOf: scalars[pending..<index])
-                output += escaped
-                pending = scalars.index(after: index)
-            }
-            index = scalars.index(after: index)
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[pending...]))
+            bytes.append(UInt8(ascii: "\""))
         }
-        output.unicodeScalars.append(contentsOf: scalars[pending..<scalars.endIndex])
-        output += "\""
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    private mutating func append(_ text: String) {
+        bytes.append(contentsOf: text.utf8)
     }
 
     public static func string(_ value: JSONValue) -> String {
         var writer = JSONWriter()
+        writer.bytes.reserveCapacity(256)
         writer.write(value)
         return writer.output
     }

@@ -74,6 +74,7 @@ extension Actions {
                         env:
                           PAGER_TEXT: "{{alert.count}} failures to {{destination}} (SIP {{sipCode}}, rule {{rule.name}})"
                           PLAIN: constant
+                          HOME: /overridden/home
                     """,
                     for: alert
                 )
@@ -97,9 +98,21 @@ extension Actions {
                 #expect(parsed?["tries"] as? Int == 2)
                 #expect(environment["PAGER_TEXT"] == "3 failures to +622150996455 (SIP 486, rule hook-test)")
                 #expect(environment["PLAIN"] == "constant")
-                // The daemon's own environment is passed on.
+                // The daemon's own environment is passed on; an `env:` entry replaces an inherited variable.
                 #expect(environment["PATH"] == ProcessInfo.processInfo.environment["PATH"])
+                #expect(environment["HOME"] == "/overridden/home")
             }
+        }
+
+        @Test func environmentRowsReplaceInheritedVariablesOnce() {
+            let rows = ExecRunner.environmentRows(["PATH": "/hook/bin", "NEW_ONE": "x=y", "": "no name", "A=B": "bad"])
+            let texts = rows.map { String(decoding: $0.dropLast(), as: UTF8.self) }
+            #expect(rows.allSatisfy { $0.last == 0 })
+            #expect(texts.filter { $0.hasPrefix("PATH=") } == ["PATH=/hook/bin"])
+            #expect(texts.contains("NEW_ONE=x=y"))
+            #expect(!texts.contains { $0.hasPrefix("=") || $0.hasPrefix("A=B") })
+            let inherited = ProcessInfo.processInfo.environment.filter { $0.key != "PATH" }
+            #expect(texts.count == inherited.count + 2)
         }
 
         @Test func stdinIsTheAlertJSON() async throws {
