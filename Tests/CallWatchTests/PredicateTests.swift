@@ -272,6 +272,21 @@ import Testing
             #"sipCode: {prefix: "4"}"#,
             [(#""sipCode": 486"#, true), (#""sipCode": 503"#, false), (#""sipCode": null"#, false)]
         )
+        // Bytes compared: the whole value, values shorter than the constant, the empty string, non-ASCII text.
+        for kind in ["prefix", "suffix", "contains"] {
+            try Self.check(
+                "source: {\(kind): \"+65\"}",
+                [
+                    (#""source": "+65""#, true), (#""source": "+6""#, false), (#""source": """#, false),
+                    (#""source": "65+""#, false),
+                ]
+            )
+        }
+        try Self.check(
+            #"eventData: {contains: "café"}"#,
+            [(#""eventData": "le café noir""#, true), (#""eventData": "cafe""#, false)]
+        )
+        try Self.check(#"eventData: {suffix: "noir"}"#, [(#""eventData": "le café noir""#, true)])
     }
 
     // MARK: Existence

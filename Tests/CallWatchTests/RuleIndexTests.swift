@@ -87,3 +87,86 @@ extension RuleIndexTests {
         #expect(miss.matchedRules.isEmpty)
     }
 }
+
+extension RuleIndexTests {
+    static func candidates(_ ruleSet: RuleSet, _ members: String) throws -> [String] {
+        var offered: [Int] = []
+        RuleIndex(rules: ruleSet.rules).collectCandidates(try event(#""eventId": "c", "# + members), into: &offered)
+        return offered.map { ruleSet.rules[$0].name }
+    }
+
+    @Test func anAnyIsFiledUnderEachBranchAndMatchesOnce() throws {
+        let rules = try Self.ruleSet(
+            """
+              - name: timeouts
+                when:
+                  any: [{sipCode: {in: [504, 408]}}, {all: [{callStatus: CALL_DISCONNECTED}, {source: {prefix: "+65"}}]}]
+
+            """
+        )
+        #expect(RuleIndex(rules: rules.rules).unindexed.isEmpty)
+        #expect(try Self.candidates(rules, #""callStatus": "CALL_CONNECTED", "sipCode": 200"#).isEmpty)
+        #expect(try Self.candidates(rules, #""callStatus": "CALL_CONNECTED", "sipCode": 504"#) == ["timeouts"])
+        // Both branches' keys: offered twice, matched once.
+        let both = #""callStatus": "CALL_DISCONNECTED", "sipCode": "408", "source": "+6531580001""#
+        #expect(try Self.candidates(rules, both) == ["timeouts", "timeouts"])
+        var engine = Engine(ruleSet: rules)
+        #expect(engine.evaluate(try Self.event(#""eventId": "e", "# + both), at: Date()).matchedRules == [0])
+    }
+
+    @Test func aKeySharedByManyRulesGetsALevelOfItsOwn() throws {
+        let rules = try Self.ruleSet(
+            """
+              - name: agent
+                when: {subAccountId: acme, callStatus: DTMF_RECEIVED}
+              - name: errors
+                when: {subAccountId: acme, callStatus: {in: [CALL_DISCONNECTED, CALL_FAILED]}, sipCode: {gte: 500}}
+              - name: rejects
+                when: {subAccountId: acme, sipCode: {in: [403, 486]}}
+              - name: any-acme
+                when: {subAccountId: acme, callDuration: {gt: 3600}}
+              - name: other-tenant
+                when: {subAccountId: globex, callStatus: DTMF_RECEIVED}
+
+            """
+        )
+        let index = RuleIndex(rules: rules.rules)
+        #expect(index.unindexed.isEmpty)
+        #expect(index.levels.count == 2)
+        #expect(try Self.candidates(rules, #""subAccountId": "acme", "callStatus": "CALL_CONNECTED""#) == ["any-acme"])
+        #expect(
+            try Self.candidates(rules, #""subAccountId": "acme", "callStatus": "CALL_FAILED", "sipCode": 486"#).sorted()
+                == ["any-acme", "errors", "rejects"]
+        )
+        #expect(
+            try Self.candidates(rules, #""subAccountId": "globex", "callStatus": "CALL_CONNECTED""#) == ["other-tenant"]
+        )
+        var engine = Engine(ruleSet: rules)
+        let event = try Self.event(
+            #""eventId": "e", "subAccountId": "acme", "callStatus": "CALL_FAILED", "sipCode": "503", "callDuration": 4000"#
+        )
+        #expect(engine.evaluate(event, at: Date()).matchedRules == [1, 3])
+    }
+
+    @Test func rulesSharingAWhenAreEvaluatedOnceAndAllMatch() throws {
+        let rules = try Self.ruleSet(
+            """
+              - name: first
+                when: {callStatus: CALL_DISCONNECTED, source: {prefix: "+65"}}
+                by: [source]
+              - name: second
+                when: {callStatus: CALL_DISCONNECTED, source: {prefix: "+65"}}
+                by: [destination]
+              - name: third
+                when: {callStatus: CALL_DISCONNECTED, source: {prefix: "+62"}}
+
+            """
+        )
+        var engine = Engine(ruleSet: rules)
+        #expect(engine.predicates.count == 2)
+        let hit = #""eventId": "a", "callStatus": "CALL_DISCONNECTED", "source": "+6531580001""#
+        #expect(engine.evaluate(try Self.event(hit), at: Date()).matchedRules == [0, 1])
+        let miss = #""eventId": "b", "callStatus": "CALL_DISCONNECTED", "source": "+6221500001""#
+        #expect(engine.evaluate(try Self.event(miss), at: Date()).matchedRules == [2])
+    }
+}

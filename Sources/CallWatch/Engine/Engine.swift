@@ -7,6 +7,22 @@ public struct Engine: Sendable {
     var runtimes: [RuleRuntime]
     let index: RuleIndex
     let sequenceRules: [Int]
+    /// Calls whose events a sequence rule matched, with those rules: a disconnect drops the call's buffered digits
+    /// in just these rules instead of asking every sequence rule. Entries older than the longest sequence `within`
+    /// hold only expired digits and are swept once the map has doubled.
+    var bufferedCalls: [String: (rules: [Int], lastAt: Date)] = [:]
+    var bufferedCallsSweepAt = 1024
+    let longestSequence: TimeInterval
+    /// The index's candidates for the event at hand; kept so its storage is reused from event to event.
+    var candidates: [Int] = []
+    /// Each rule's `when` among the distinct ones: rules that differ only in `by`, window or actions share one, and
+    /// it is evaluated once per event however many of them are candidates.
+    let predicateOfRule: [Int]
+    let predicates: [Predicate]
+    /// Per distinct predicate: its verdict on the event numbered `verdictEvent` (stale for earlier events).
+    var verdicts: [Bool]
+    var verdictEvent: [UInt64]
+    var eventNumber: UInt64 = 0
 
     /// What one event did.
     public struct Evaluation: Sendable {
@@ -23,33 +39,64 @@ public struct Engine: Sendable {
         self.runtimes = ruleSet.rules.map(RuleRuntime.init)
         self.index = RuleIndex(rules: ruleSet.rules)
         self.sequenceRules = ruleSet.rules.indices.filter { ruleSet.rules[$0].sequence != nil }
+        self.longestSequence = ruleSet.rules.compactMap { $0.sequence?.within.seconds }.max() ?? 0
+        var distinct: [Predicate: Int] = [:]
+        var predicates: [Predicate] = []
+        self.predicateOfRule = ruleSet.rules.map { rule in
+            if let known = distinct[rule.predicate] { return known }
+            predicates.append(rule.predicate)
+            distinct[rule.predicate] = predicates.count - 1
+            return predicates.count - 1
+        }
+        self.predicates = predicates
+        self.verdicts = Array(repeating: false, count: predicates.count)
+        self.verdictEvent = Array(repeating: 0, count: predicates.count)
+    }
+
+    /// Whether rule `ruleIndex`'s `when` matches the event numbered `eventNumber`, evaluating each distinct
+    /// predicate at most once per event.
+    @inline(__always)
+    mutating func matches(_ ruleIndex: Int, _ event: CallEvent) -> Bool {
+        let slot = predicateOfRule[ruleIndex]
+        if verdictEvent[slot] == eventNumber { return verdicts[slot] }
+        let verdict = predicates[slot].matches(event)
+        verdicts[slot] = verdict
+        verdictEvent[slot] = eventNumber
+        return verdict
     }
 
     /// A new engine for `ruleSet` that keeps the state of every rule whose name and state definition are
     /// unchanged (SPEC §5 hot reload).
     public init(ruleSet: RuleSet, carryingStateFrom previous: Engine) {
         self.init(ruleSet: ruleSet)
-        var old: [String: RuleRuntime] = [:]
-        for runtime in previous.runtimes { old[runtime.rule.name] = runtime }
+        var old: [String: (index: Int, runtime: RuleRuntime)] = [:]
+        for (index, runtime) in previous.runtimes.enumerated() { old[runtime.rule.name] = (index, runtime) }
+        var keptAt: [Int: Int] = [:]  // previous rule index → index here
         for index in runtimes.indices {
             let rule = runtimes[index].rule
-            if let kept = old[rule.name], kept.rule.stateSignature == rule.stateSignature {
-                runtimes[index].states = kept.states
+            if let kept = old[rule.name], kept.runtime.rule.stateSignature == rule.stateSignature {
+                runtimes[index].states = kept.runtime.states
+                keptAt[kept.index] = index
             }
+        }
+        for (callId, entry) in previous.bufferedCalls {
+            let rules = entry.rules.compactMap { keptAt[$0] }
+            if !rules.isEmpty { bufferedCalls[callId] = (rules, entry.lastAt) }
         }
     }
 
     public mutating func evaluate(_ event: CallEvent, at now: Date) -> Evaluation {
         var evaluation = Evaluation()
-        if !sequenceRules.isEmpty, case .string(let status) = event[.callStatus], status == "CALL_DISCONNECTED" {
-            for index in sequenceRules { runtimes[index].dropSequence(for: event) }
-        }
-        index.forEachCandidate(event) { ruleIndex in
-            guard runtimes[ruleIndex].rule.predicate.matches(event) else { return }
-            evaluation.matchedRules.append(ruleIndex)
+        dropBufferedDigits(for: event)
+        candidates.removeAll(keepingCapacity: true)
+        index.collectCandidates(event, into: &candidates)
+        eventNumber &+= 1
+        for position in candidates.indices where matches(candidates[position], event) {
+            evaluation.matchedRules.append(candidates[position])
         }
         guard !evaluation.matchedRules.isEmpty else { return evaluation }
-        evaluation.matchedRules.sort()
+        evaluation.matchedRules.sortAndRemoveDuplicates()
+        noteBufferedDigits(evaluation.matchedRules, event, at: now)
         for ruleIndex in evaluation.matchedRules {
             switch runtimes[ruleIndex].apply(event, at: now) {
             case .none: break
@@ -62,12 +109,40 @@ public struct Engine: Sendable {
 
     /// Rebuilds state from one journaled event after a restart (see `RuleRuntime.replay`); fires nothing.
     public mutating func replay(_ event: CallEvent, at now: Date, recorded: Set<String>) {
-        if !sequenceRules.isEmpty, case .string(let status) = event[.callStatus], status == "CALL_DISCONNECTED" {
-            for index in sequenceRules { runtimes[index].dropSequence(for: event) }
+        dropBufferedDigits(for: event)
+        candidates.removeAll(keepingCapacity: true)
+        index.collectCandidates(event, into: &candidates)
+        eventNumber &+= 1
+        var matched: [Int] = []
+        for position in candidates.indices where matches(candidates[position], event) {
+            matched.append(candidates[position])
         }
-        index.forEachCandidate(event) { ruleIndex in
-            guard runtimes[ruleIndex].rule.predicate.matches(event) else { return }
-            runtimes[ruleIndex].replay(event, at: now, recorded: recorded)
+        matched.sortAndRemoveDuplicates()
+        noteBufferedDigits(matched, event, at: now)
+        for ruleIndex in matched { runtimes[ruleIndex].replay(event, at: now, recorded: recorded) }
+    }
+
+    /// A disconnect drops the call's buffered digits (SPEC §3) in the sequence rules that matched its events.
+    mutating func dropBufferedDigits(for event: CallEvent) {
+        guard !bufferedCalls.isEmpty, case .string(let status) = event[.callStatus], status == "CALL_DISCONNECTED",
+            case .string(let callId) = event[.callId], let buffered = bufferedCalls.removeValue(forKey: callId)
+        else { return }
+        for index in buffered.rules { runtimes[index].dropSequence(for: event) }
+    }
+
+    /// Remembers which sequence rules among `matched` may now hold digits of the event's call.
+    mutating func noteBufferedDigits(_ matched: [Int], _ event: CallEvent, at now: Date) {
+        guard !sequenceRules.isEmpty, case .string(let callId) = event[.callId] else { return }
+        for index in matched where runtimes[index].rule.sequence != nil {
+            var entry = bufferedCalls[callId] ?? (rules: [], lastAt: now)
+            if !entry.rules.contains(index) { entry.rules.append(index) }
+            entry.lastAt = now
+            bufferedCalls[callId] = entry
+        }
+        if bufferedCalls.count >= bufferedCallsSweepAt {
+            let horizon = now.addingTimeInterval(-longestSequence)
+            bufferedCalls = bufferedCalls.filter { $0.value.lastAt >= horizon }
+            bufferedCallsSweepAt = max(1024, bufferedCalls.count * 2)
         }
     }
 
@@ -84,5 +159,18 @@ extension Engine {
     /// Index of the rule named `name` in the current rule set.
     public func ruleIndex(named name: String) -> Int? {
         ruleSet.rules.firstIndex { $0.name == name }
+    }
+}
+
+extension [Int] {
+    /// Ascending, each value once (the index may offer a rule once per `any` branch).
+    mutating func sortAndRemoveDuplicates() {
+        sort()
+        var kept = 0
+        for position in indices where position == 0 || self[position] != self[kept - 1] {
+            self[kept] = self[position]
+            kept += 1
+        }
+        removeLast(count - kept)
     }
 }

@@ -22,3 +22,9 @@ public struct CompiledRegex: @unchecked Sendable {
         return String(text[range])
     }
 }
+
+/// Two regexes are the same when their patterns are (what lets the engine evaluate identical `when`s once).
+extension CompiledRegex: Hashable {
+    public static func == (lhs: CompiledRegex, rhs: CompiledRegex) -> Bool { lhs.pattern == rhs.pattern }
+    public func hash(into hasher: inout Hasher) { hasher.combine(pattern) }
+}

@@ -41,7 +41,7 @@ public struct Scalar: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// One compiled condition on one value.
-public enum Condition: Sendable {
+public enum Condition: Sendable, Hashable {
     case equals(Scalar)
     case notEquals(Scalar)
     case lessThan(Double)
@@ -68,10 +68,39 @@ public enum Condition: Sendable {
         case .oneOf(let scalars): return scalars.contains { $0.matches(value) }
         case .noneOf(let scalars): return !scalars.contains { $0.matches(value) }
         case .regex(let regex): return value?.stringValue.map { regex.contains(in: $0) } ?? false
-        case .prefix(let prefix): return Self.text(of: value)?.hasPrefix(prefix) ?? false
-        case .suffix(let suffix): return Self.text(of: value)?.hasSuffix(suffix) ?? false
-        case .contains(let part): return Self.text(of: value)?.contains(part) ?? false
+        case .prefix(let prefix): return Self.text(of: value).map { Self.bytes(of: $0, prefix, at: .start) } ?? false
+        case .suffix(let suffix): return Self.text(of: value).map { Self.bytes(of: $0, suffix, at: .end) } ?? false
+        case .contains(let part): return Self.text(of: value).map { Self.bytes(of: $0, part, at: .anywhere) } ?? false
         case .exists(let expected): return (value != nil && !value!.isNull) == expected
+        }
+    }
+
+    @usableFromInline
+    enum Place { case start, end, anywhere }
+
+    /// Whether `part` occurs in `text` at `place`, comparing UTF-8 bytes (not Unicode-equivalent characters: what a
+    /// phone number or an id needs, at a fraction of the cost). No allocation.
+    @usableFromInline
+    static func bytes(of text: String, _ part: String, at place: Place) -> Bool {
+        var text = text
+        var part = part
+        return text.withUTF8 { haystack in
+            part.withUTF8 { needle in
+                guard !needle.isEmpty else { return true }
+                guard haystack.count >= needle.count, let text = haystack.baseAddress, let part = needle.baseAddress
+                else { return false }
+                let last = haystack.count - needle.count
+                let starts: ClosedRange<Int> =
+                    switch place {
+                    case .start: 0...0
+                    case .end: last...last
+                    case .anywhere: 0...last
+                    }
+                for start in starts where memcmp(text + start, part, needle.count) == 0 {
+                    return true
+                }
+                return false
+            }
         }
     }
 
@@ -83,7 +112,7 @@ public enum Condition: Sendable {
 }
 
 /// A compiled `when`: evaluated per event with no parsing, no regex compilation and no allocation.
-public indirect enum Predicate: Sendable {
+public indirect enum Predicate: Sendable, Hashable {
     case always
     case field(FieldPath, [Condition])
     case all([Predicate])
@@ -133,6 +162,19 @@ public indirect enum Predicate: Sendable {
             return nil
         default:
             return nil
+        }
+    }
+
+    /// The `any` lists every matching event must satisfy one branch of: the predicate itself, or a member of its
+    /// top-level `all` (for the index, which can file a rule under each branch).
+    var topLevelAlternatives: [[Predicate]] {
+        switch self {
+        case .any(let branches): [branches]
+        case .all(let predicates):
+            predicates.compactMap { predicate in
+                if case .any(let branches) = predicate { branches } else { nil }
+            }
+        default: []
         }
     }
 
