@@ -31,7 +31,7 @@ public func buildApplication(
     // SIGHUP means "reload"; until the watcher traps it, an early one must not end the process.
     signal(SIGHUP, SIG_IGN)
     var logger = Logger(label: "callwatch") { label -> any LogHandler in
-        configuration.logFormat == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+        configuration.logFormat == .json ? JSONLogHandler(label: label) : TextLogHandler(label: label)
     }
     logger.logLevel = configuration.logLevel
 

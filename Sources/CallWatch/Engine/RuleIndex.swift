@@ -11,18 +11,25 @@
 /// could match (and perhaps a few the predicate then rejects): the index is a superset, never a filter.
 struct RuleIndex: Sendable {
     /// One field's lookup tables; the values are positions in `buckets`. A table of a few strings (statuses, event
-    /// types) is also kept as a list: comparing a handful of short strings is cheaper than hashing one.
+    /// types) or numbers is also kept as a list: comparing a handful of keys is cheaper than hashing one.
     struct Table: Sendable {
         var path: FieldPath
         var byString: [String: Int] = [:]
         var byNumber: [Double: Int] = [:]
         var fewStrings: [(key: String, bucket: Int)]? = nil
+        var fewNumbers: [(key: Double, bucket: Int)]? = nil
 
-        static let fewStringsLimit = 4
+        static let fewKeysLimit = 4
 
         func bucket(forString value: String) -> Int? {
             guard let fewStrings else { return byString[value] }
             for entry in fewStrings where entry.key == value { return entry.bucket }
+            return nil
+        }
+
+        func bucket(forNumber value: Double) -> Int? {
+            guard let fewNumbers else { return byNumber[value] }
+            for entry in fewNumbers where entry.key == value { return entry.bucket }
             return nil
         }
     }
@@ -70,8 +77,12 @@ struct RuleIndex: Sendable {
             for (key, bucket) in table.byString { tables[firstTable + offset].byString[key] = append(bucket) }
             for (key, bucket) in table.byNumber { tables[firstTable + offset].byNumber[key] = append(bucket) }
             let strings = tables[firstTable + offset].byString
-            if strings.count <= Table.fewStringsLimit {
+            if strings.count <= Table.fewKeysLimit {
                 tables[firstTable + offset].fewStrings = strings.map { (key: $0.key, bucket: $0.value) }
+            }
+            let numbers = tables[firstTable + offset].byNumber
+            if numbers.count <= Table.fewKeysLimit {
+                tables[firstTable + offset].fewNumbers = numbers.map { (key: $0.key, bucket: $0.value) }
             }
         }
         return position
@@ -100,12 +111,14 @@ struct RuleIndex: Sendable {
                     collect(bucket: bucket, event, into: &candidates)
                 }
                 if !tables[table].byNumber.isEmpty, let number = JSONValue.parseNumber(value),
-                    let bucket = tables[table].byNumber[number]
+                    let bucket = tables[table].bucket(forNumber: number)
                 {
                     collect(bucket: bucket, event, into: &candidates)
                 }
             case .number(let number):
-                if let bucket = tables[table].byNumber[number] { collect(bucket: bucket, event, into: &candidates) }
+                if let bucket = tables[table].bucket(forNumber: number) {
+                    collect(bucket: bucket, event, into: &candidates)
+                }
             default:
                 continue
             }

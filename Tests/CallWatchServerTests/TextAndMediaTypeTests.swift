@@ -1,0 +1,36 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import CallWatchServer
+
+@Suite struct MediaTypeTests {
+    @Test(arguments: [
+        "application/json", "application/json; charset=utf-8", "Application/JSON", " application/json ;charset=UTF-8",
+        "application/vnd.8x8+json",
+    ])
+    func jsonMediaTypesAreAccepted(_ contentType: String) {
+        #expect(IngestRoutes.isJSON(contentType))
+    }
+
+    @Test(arguments: ["text/plain", "application/x-www-form-urlencoded", "application/jsonp", "json", ""])
+    func otherMediaTypesAreNot(_ contentType: String) {
+        #expect(!IngestRoutes.isJSON(contentType))
+    }
+}
+
+@Suite struct TextLogHandlerTests {
+    @Test func lineHasTimeLevelLabelSortedMetadataThenMessage() {
+        let line = TextLogHandler.line(
+            time: Date(timeIntervalSince1970: 1_767_694_645.375),
+            level: .warning,
+            label: "callwatch",
+            metadata: ["rule": "sip-failures", "alert": "9f1c", "hb.request.id": .stringConvertible(42)],
+            message: "exec action failed"
+        )
+        #expect(
+            line == "2026-01-06T10:17:25.375Z warning callwatch: alert=9f1c hb.request.id=42 rule=sip-failures "
+                + "exec action failed\n"
+        )
+    }
+}
