@@ -105,25 +105,33 @@ struct RuleIndex: Sendable {
     private func collect(level position: Int, _ event: CallEvent, into candidates: inout [Int]) {
         let level = levels[position]
         for table in level.tables {
-            switch event[tables[table].path] {
-            case .string(let value):
-                if let bucket = tables[table].bucket(forString: value) {
-                    collect(bucket: bucket, event, into: &candidates)
-                }
-                if !tables[table].byNumber.isEmpty, let number = JSONValue.parseNumber(value),
-                    let bucket = tables[table].bucket(forNumber: number)
-                {
-                    collect(bucket: bucket, event, into: &candidates)
-                }
-            case .number(let number):
-                if let bucket = tables[table].bucket(forNumber: number) {
-                    collect(bucket: bucket, event, into: &candidates)
-                }
-            default:
-                continue
+            event.withValue(at: tables[table].path) { (value: borrowing JSONValue?) in
+                lookUp(table, value, event, into: &candidates)
             }
         }
-        candidates.append(contentsOf: ruleIDs[level.unindexed])
+        for position in level.unindexed { candidates.append(ruleIDs[position]) }
+    }
+
+    /// Offers the rules `table` files under the event's `value` (lent, not copied: no retain per lookup).
+    @inline(__always)
+    private func lookUp(_ table: Int, _ value: borrowing JSONValue?, _ event: CallEvent, into candidates: inout [Int]) {
+        switch value {
+        case .string(let value):
+            if let bucket = tables[table].bucket(forString: value) {
+                collect(bucket: bucket, event, into: &candidates)
+            }
+            if !tables[table].byNumber.isEmpty, let number = JSONValue.parseNumber(value),
+                let bucket = tables[table].bucket(forNumber: number)
+            {
+                collect(bucket: bucket, event, into: &candidates)
+            }
+        case .number(let number):
+            if let bucket = tables[table].bucket(forNumber: number) {
+                collect(bucket: bucket, event, into: &candidates)
+            }
+        default:
+            return
+        }
     }
 
     private func collect(bucket position: Int, _ event: CallEvent, into candidates: inout [Int]) {
@@ -131,7 +139,7 @@ struct RuleIndex: Sendable {
         if let level = bucket.level {
             collect(level: level, event, into: &candidates)
         } else {
-            candidates.append(contentsOf: ruleIDs[bucket.rules])
+            for position in bucket.rules { candidates.append(ruleIDs[position]) }
         }
     }
 }

@@ -147,6 +147,15 @@ public struct CallEvent: Sendable {
         }
     }
 
+    /// Calls `body` with the value at `path`, lent rather than copied (what the rule index reads per event).
+    @inlinable
+    public func withValue<R>(at path: FieldPath, _ body: (borrowing JSONValue?) -> R) -> R {
+        switch path {
+        case .known(let field): return body(slots[field.rawValue])
+        case .path(let components): return body(lookup(components))
+        }
+    }
+
     @usableFromInline
     func lookup(_ components: [String]) -> JSONValue? {
         if let known = EventField.byName[components[0]], let value = slots[known.rawValue] {

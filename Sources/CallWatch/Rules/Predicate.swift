@@ -32,7 +32,7 @@ public struct Scalar: Sendable, Hashable, CustomStringConvertible {
             }
         }
         switch value {
-        case .string(let text): return text == string
+        case .string(let text): return text.utf8.count == string.utf8.count && text == string
         case .number(let other): return JSONValue.parseNumber(string) == other
         case .bool(let bool): return (bool ? "true" : "false") == string
         default: return false
