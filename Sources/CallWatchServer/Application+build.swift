@@ -95,6 +95,7 @@ public func buildApplication(
             PipelineService(pipeline: pipeline),
             ConfigWatcher(reloader: reloader, interval: configuration.watchInterval),
             PrunerService(pipeline: pipeline, logger: logger, interval: .seconds(60)),
+            CheckpointService(store: store, logger: logger, interval: .milliseconds(300)),
         ],
         onServerRunning: onServerRunning,
         logger: logger

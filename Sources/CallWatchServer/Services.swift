@@ -56,3 +56,22 @@ struct PrunerService: Service {
         }
     }
 }
+
+/// Checkpoints the store's WAL from a connection of its own, so no request's commit waits for one.
+struct CheckpointService: Service {
+    let store: SQLiteStore
+    let logger: Logger
+    let interval: Duration
+
+    func run() async throws {
+        try store.checkpointInBackground()
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await store.checkpoint()
+            } catch {
+                logger.warning("WAL checkpoint failed; retrying", metadata: ["error": "\(error)"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+}

@@ -8,6 +8,8 @@ public final class SQLiteStore: EventStore {
     public static let schemaVersion = 1
 
     let pool: DatabasePool
+    let path: String
+    let checkpointer = Mutex<DatabaseQueue?>(nil)
 
     public enum OpenError: Error, CustomStringConvertible {
         case cannotOpen(path: String, reason: String)
@@ -21,6 +23,7 @@ public final class SQLiteStore: EventStore {
 
     /// Opens (creating and migrating on first start) the store at `path`.
     public init(path: String) throws {
+        self.path = path
         var configuration = Configuration()
         configuration.label = "callwatch.store"
         configuration.busyMode = .timeout(5)
@@ -126,6 +129,32 @@ public final class SQLiteStore: EventStore {
             }
             return inserted
         }
+    }
+
+    /// Moves checkpoints off the commit path: the writer stops checkpointing when it commits (SQLite's default is
+    /// after every ~1,000 WAL pages, which stalls the batch whose commit crossed the line), and `checkpoint()` from
+    /// a connection of its own copies the WAL back into the database without blocking the writer. Call it
+    /// periodically from then on, or the WAL only grows.
+    public func checkpointInBackground() throws {
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
+        checkpointer.withLock { connection in
+            if connection == nil {
+                var configuration = Configuration()
+                configuration.label = "callwatch.checkpoint"
+                configuration.busyMode = .timeout(5)
+                connection = try? DatabaseQueue(path: path, configuration: configuration)
+            }
+        }
+    }
+
+    /// A passive checkpoint: copies what it can of the WAL into the database without waiting for the writer.
+    /// Returns the WAL's frame count and how many of them are now in the database (nil before
+    /// `checkpointInBackground()`).
+    @discardableResult
+    public func checkpoint() async throws -> (walFrames: Int, checkpointed: Int)? {
+        guard let connection = checkpointer.withLock({ $0 }) else { return nil }
+        let result = try await connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        return (result.walFrameCount, result.checkpointedFrameCount)
     }
 
     public func updateAction(

@@ -63,6 +63,25 @@ import Testing
         }
     }
 
+    @Test func checkpointsMoveOffTheCommitPathAndCopyTheWholeWAL() async throws {
+        try await StoreFixture.withDirectory { directory in
+            let path = directory + "/cw.db"
+            let store = try SQLiteStore(path: path)
+            #expect(try await store.checkpoint() == nil)  // not yet asked to
+            try store.checkpointInBackground()
+            // ~2,000 pages of journal: past the 1,000 at which the writer would have checkpointed by itself.
+            for batch in 0..<100 {
+                let entries = (0..<20).map { StoreFixture.entry("e\(batch)-\($0)", bodySize: 4000) }
+                _ = try await store.append(entries) { _ in [] }
+            }
+            let (walFrames, checkpointed) = try #require(try await store.checkpoint())
+            #expect(walFrames > 1_000)
+            #expect(checkpointed == walFrames)
+            let reopened = try SQLiteStore(path: path)
+            #expect(try await reopened.entries(since: .distantPast).count == 2_000)
+        }
+    }
+
     // MARK: Outbox
 
     @Test func alertsAndTheirActionsAreCommittedWithTheEvents() async throws {
@@ -407,8 +426,12 @@ private enum StoreFixture {
         )
     }
 
-    static func entry(_ id: String, at receivedAt: Date = Date()) -> JournalEntry {
-        JournalEntry(identity: id, receivedAt: receivedAt, body: body(id))
+    static func entry(_ id: String, at receivedAt: Date = Date(), bodySize: Int? = nil) -> JournalEntry {
+        var body = body(id)
+        if let bodySize, body.count < bodySize {
+            body += Data(repeating: UInt8(ascii: " "), count: bodySize - body.count)
+        }
+        return JournalEntry(identity: id, receivedAt: receivedAt, body: body)
     }
 
     static func alert(id: String, completedBy eventID: String, firedAt: Date = Date()) throws -> Alert {
