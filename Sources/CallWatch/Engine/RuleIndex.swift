@@ -145,7 +145,7 @@ struct RuleIndex: Sendable {
 }
 
 /// The index as a tree, while it is built.
-struct Tree {
+private struct Tree {
     struct Table {
         var path: FieldPath
         var byString: [String: Bucket] = [:]
