@@ -39,6 +39,10 @@ SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd -- "$SCRIPT_DIR/.." && pwd)
 cd -- "$REPO_DIR"
 
+BENCH_NAME=load.sh
+# shellcheck source=bench/lib.sh
+source "$SCRIPT_DIR/lib.sh"
+
 ROUNDS=${ROUNDS:-2}
 DURATION=${DURATION:-6}
 WARMUP=${WARMUP:-2}
@@ -54,17 +58,6 @@ LUA_SCRIPT=bench/unique.lua
 # req/s, and callwatch p99 below webhook's, all measured in one run.
 GOAL_VS_NGINX=0.6
 GOAL_VS_WEBHOOK=1.3
-
-say() { printf '%s\n' "$*"; }
-warn() { printf 'load.sh: warning: %s\n' "$*" >&2; }
-die() {
-  printf 'load.sh: error: %s\n' "$*" >&2
-  exit 2
-}
-
-usage() {
-  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
-}
 
 # ---------------------------------------------------------------- arguments
 while (($# > 0)); do
@@ -96,7 +89,6 @@ while (($# > 0)); do
   esac
 done
 
-is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 for v in ROUNDS DURATION WARMUP THREADS CONNECTIONS READY_TIMEOUT; do
   is_uint "${!v}" || die "$v must be a whole number, not '${!v}'"
 done
@@ -105,100 +97,9 @@ done
 ((THREADS >= 1 && CONNECTIONS >= THREADS)) ||
   die "need THREADS >= 1 and CONNECTIONS >= THREADS"
 
-# Canonical order, duplicates dropped; commas or spaces separate.
 ALL_TARGETS=(nginx webhook callwatch)
-read -r -a requested <<<"${TARGETS//,/ }"
-((${#requested[@]} > 0)) || die "no targets given"
-for t in "${requested[@]}"; do
-  case "$t" in
-    nginx | webhook | callwatch) ;;
-    *) die "unknown target '$t' (choose from: ${ALL_TARGETS[*]})" ;;
-  esac
-done
-SELECTED=()
-for t in "${ALL_TARGETS[@]}"; do
-  for r in "${requested[@]}"; do
-    if [[ $r == "$t" ]]; then
-      SELECTED+=("$t")
-      break
-    fi
-  done
-done
-wants() {
-  local t
-  for t in "${SELECTED[@]}"; do [[ $t == "$1" ]] && return 0; done
-  return 1
-}
-
-# ---------------------------------------------------------------- work dir
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/callwatch-bench.XXXXXX")
-SERVER_PID=""
-SERVER_NAME=""
-
-stop_server() {
-  local pid=$SERVER_PID i
-  [[ -n $pid ]] || return 0
-  SERVER_PID=""
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      warn "$SERVER_NAME (pid $pid) ignored SIGTERM for 10 s; killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  fi
-  wait "$pid" 2>/dev/null || true
-}
-
-# shellcheck disable=SC2317 # called from the EXIT trap
-cleanup() {
-  stop_server
-  if [[ ${KEEP_TMP:-0} == 1 ]]; then
-    say "kept temporary files in $WORK"
-  else
-    rm -rf -- "$WORK"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# ---------------------------------------------------------------- packages
-APT_UPDATED=0
-run_root() {
-  if ((EUID == 0)); then
-    "$@"
-  elif command -v sudo >/dev/null; then
-    sudo "$@"
-  else
-    die "not root and no sudo: install the packages yourself: $*"
-  fi
-}
-apt_install() {
-  local log="$WORK/apt.log"
-  say "installing: $* (log: apt-get)"
-  if run_root env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -q --no-install-recommends "$@" >>"$log" 2>&1; then
-    return 0
-  fi
-  if ((APT_UPDATED == 0)); then
-    APT_UPDATED=1
-    say "apt-get update"
-    run_root apt-get update -q >>"$log" 2>&1 || {
-      tail -n 20 "$log" >&2
-      die "apt-get update failed"
-    }
-    run_root env DEBIAN_FRONTEND=noninteractive \
-      apt-get install -y -q --no-install-recommends "$@" >>"$log" 2>&1 &&
-      return 0
-  fi
-  tail -n 20 "$log" >&2
-  return 1
-}
-have() { command -v "$1" >/dev/null 2>&1; }
+select_targets
+make_workdir
 
 ensure_packages() {
   local missing=()

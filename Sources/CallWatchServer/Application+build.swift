@@ -31,7 +31,7 @@ public func buildApplication(
     // SIGHUP means "reload"; until the watcher traps it, an early one must not end the process.
     signal(SIGHUP, SIG_IGN)
     var logger = Logger(label: "callwatch") { label -> any LogHandler in
-        configuration.logFormat == .json ? JSONLogHandler(label: label) : TextLogHandler(label: label)
+        LineLogHandler(label: label, format: configuration.logFormat)
     }
     logger.logLevel = configuration.logLevel
 

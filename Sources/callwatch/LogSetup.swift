@@ -3,7 +3,7 @@ import Logging
 
 enum LogSetup {
     static func logger(label: String) -> Logger {
-        var logger = Logger(label: label) { TextLogHandler(label: $0) }
+        var logger = Logger(label: label) { LineLogHandler(label: $0, format: .text) }
         logger.logLevel = .info
         return logger
     }

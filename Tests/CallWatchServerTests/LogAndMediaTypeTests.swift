@@ -19,18 +19,32 @@ import Testing
     }
 }
 
-@Suite struct TextLogHandlerTests {
-    @Test func lineHasTimeLevelLabelSortedMetadataThenMessage() {
-        let line = TextLogHandler.line(
+@Suite struct LineLogHandlerTests {
+    static func line(_ format: ServeConfiguration.LogFormat) -> String {
+        LineLogHandler.line(
+            format,
             time: Date(timeIntervalSince1970: 1_767_694_645.375),
             level: .warning,
             label: "callwatch",
             metadata: ["rule": "sip-failures", "alert": "9f1c", "hb.request.id": .stringConvertible(42)],
             message: "exec action failed"
         )
+    }
+
+    @Test func textLineHasTimeLevelLabelSortedMetadataThenMessage() {
         #expect(
-            line == "2026-01-06T10:17:25.375Z warning callwatch: alert=9f1c hb.request.id=42 rule=sip-failures "
+            Self.line(.text)
+                == "2026-01-06T10:17:25.375Z warning callwatch: alert=9f1c hb.request.id=42 rule=sip-failures "
                 + "exec action failed\n"
+        )
+    }
+
+    @Test func jsonLineIsOneObjectWithTheFixedMembersFirst() {
+        #expect(
+            Self.line(.json)
+                == #"{"time":"2026-01-06T10:17:25.375Z","level":"warning","label":"callwatch","#
+                + #""message":"exec action failed","alert":"9f1c","hb.request.id":"42","rule":"sip-failures"}"#
+                + "\n"
         )
     }
 }
