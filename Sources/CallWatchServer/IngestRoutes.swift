@@ -107,12 +107,15 @@ struct IngestRoutes: Sendable {
             pipeline.countRejected()
             return refusal
         }
-        if let type = request.headers[.contentType], !Self.isJSON(type) {
+        // The first value of each header: `headers[name]` joins repeated ones into a new String on every request.
+        if let type = request.headers.first(where: { $0.name == .contentType })?.value, !Self.isJSON(type) {
             pipeline.countRejected()
             return Self.error(.unsupportedMediaType, "send application/json")
         }
         let maxBody = requestGuard.maxBody
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBody {
+        if let length = request.headers.first(where: { $0.name == .contentLength }).flatMap({ Int($0.value) }),
+            length > maxBody
+        {
             pipeline.countRejected()
             return Self.error(.contentTooLarge, "body over \(maxBody) bytes")
         }
