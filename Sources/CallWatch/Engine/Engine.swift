@@ -6,7 +6,7 @@ public struct Engine: Sendable {
     public private(set) var ruleSet: RuleSet
     var runtimes: [RuleRuntime]
     let index: RuleIndex
-    let sequenceRules: [Int]
+    let hasSequenceRules: Bool
     /// Calls whose events a sequence rule matched, with those rules: a disconnect drops the call's buffered digits
     /// in just these rules instead of asking every sequence rule. Entries older than the longest sequence `within`
     /// hold only expired digits and are swept once the map has doubled.
@@ -38,7 +38,7 @@ public struct Engine: Sendable {
         self.ruleSet = ruleSet
         self.runtimes = ruleSet.rules.map(RuleRuntime.init)
         self.index = RuleIndex(rules: ruleSet.rules)
-        self.sequenceRules = ruleSet.rules.indices.filter { ruleSet.rules[$0].sequence != nil }
+        self.hasSequenceRules = ruleSet.rules.contains { $0.sequence != nil }
         self.longestSequence = ruleSet.rules.compactMap { $0.sequence?.within.seconds }.max() ?? 0
         var distinct: [Predicate: Int] = [:]
         var predicates: [Predicate] = []
@@ -132,7 +132,7 @@ public struct Engine: Sendable {
 
     /// Remembers which sequence rules among `matched` may now hold digits of the event's call.
     mutating func noteBufferedDigits(_ matched: [Int], _ event: CallEvent, at now: Date) {
-        guard !sequenceRules.isEmpty, case .string(let callId) = event[.callId] else { return }
+        guard hasSequenceRules, case .string(let callId) = event[.callId] else { return }
         for index in matched where runtimes[index].rule.sequence != nil {
             var entry = bufferedCalls[callId] ?? (rules: [], lastAt: now)
             if !entry.rules.contains(index) { entry.rules.append(index) }
