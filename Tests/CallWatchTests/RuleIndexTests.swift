@@ -148,6 +148,27 @@ extension RuleIndexTests {
         #expect(engine.evaluate(event, at: Date()).matchedRules == [1, 3])
     }
 
+    @Test func twoBranchesUnderOneKeyAreBothIndexedOnTheNextLevel() throws {
+        let rules = try Self.ruleSet(
+            """
+              - name: either-status
+                when:
+                  any: [{sipCode: 486, callStatus: CALL_FAILED}, {sipCode: 486, callStatus: CALL_DISCONNECTED}]
+              - name: busy-a
+                when: {sipCode: 486, callStatus: CALL_CONNECTED}
+              - name: busy-b
+                when: {sipCode: 486, callStatus: CALL_UPDATED}
+
+            """
+        )
+        #expect(RuleIndex(rules: rules.rules).levels.count == 2)
+        var engine = Engine(ruleSet: rules)
+        for (status, expected) in [("CALL_FAILED", [0]), ("CALL_DISCONNECTED", [0]), ("CALL_CONNECTED", [1])] {
+            let event = try Self.event(#""eventId": "\#(status)", "sipCode": 486, "callStatus": "\#(status)""#)
+            #expect(engine.evaluate(event, at: Date()).matchedRules == expected)
+        }
+    }
+
     @Test func rulesSharingAWhenAreEvaluatedOnceAndAllMatch() throws {
         let rules = try Self.ruleSet(
             """
@@ -168,5 +189,57 @@ extension RuleIndexTests {
         #expect(engine.evaluate(try Self.event(hit), at: Date()).matchedRules == [0, 1])
         let miss = #""eventId": "b", "callStatus": "CALL_DISCONNECTED", "source": "+6221500001""#
         #expect(engine.evaluate(try Self.event(miss), at: Date()).matchedRules == [2])
+    }
+}
+
+extension RuleIndexTests {
+    /// The index must offer every rule whose `when` holds: random rule sets (equalities, `in` lists, ranges,
+    /// `any`/`all`/`not`, numbers as numbers and as strings) against random events, checked rule by rule.
+    @Test func neverHidesARuleWhosePredicateHolds() throws {
+        var random = SystemRandomNumberGenerator()
+        let statuses = ["CALL_DISCONNECTED", "CALL_FAILED", "CALL_CONNECTED", "DTMF_RECEIVED"]
+        let accounts = ["acme", "globex", "initech"]
+        let codes = [200, 404, 486, 503]
+        func condition() -> String {
+            switch Int.random(in: 0..<7, using: &random) {
+            case 0: "callStatus: \(statuses.randomElement(using: &random)!)"
+            case 1: "subAccountId: \(accounts.randomElement(using: &random)!)"
+            case 2: "sipCode: \(codes.randomElement(using: &random)!)"
+            case 3: #"sipCode: "\#(codes.randomElement(using: &random)!)""#
+            case 4: "sipCode: {in: [\(codes.randomElement(using: &random)!), \(codes.randomElement(using: &random)!)]}"
+            case 5: "callDuration: {gt: \(Int.random(in: 0..<60, using: &random))}"
+            default: "destination: {prefix: \"+6\(Int.random(in: 0..<3, using: &random))\"}"
+            }
+        }
+        func predicate(depth: Int) -> String {
+            let parts = (0..<Int.random(in: 1...3, using: &random)).map { _ in
+                depth < 2 && Bool.random(using: &random)
+                    ? ["any", "all", "not"].randomElement(using: &random)! == "not"
+                        ? "{not: \(predicate(depth: depth + 1))}"
+                        : "{\(["any", "all"].randomElement(using: &random)!): [\(predicate(depth: depth + 1)), \(predicate(depth: depth + 1))]}"
+                    : "{\(condition())}"
+            }
+            return parts.count == 1 ? parts[0] : "{all: [\(parts.joined(separator: ", "))]}"
+        }
+        for round in 0..<20 {
+            let yaml = (0..<40).map { "  - name: r\(round)-\($0)\n    when: \(predicate(depth: 0))\n" }.joined()
+            let rules = try Self.ruleSet(yaml)
+            let index = RuleIndex(rules: rules.rules)
+            for serial in 0..<200 {
+                let code = codes.randomElement(using: &random)!
+                let event = try Self.event(
+                    #""eventId": "e\#(serial)", "callStatus": "\#(statuses.randomElement(using: &random)!)", "#
+                        + #""subAccountId": "\#(accounts.randomElement(using: &random)!)", "#
+                        + (Bool.random(using: &random) ? #""sipCode": \#(code), "# : #""sipCode": "\#(code)", "#)
+                        + #""callDuration": \#(Int.random(in: 0..<60, using: &random)), "#
+                        + #""destination": "+6\#(Int.random(in: 0..<3, using: &random))5550123""#
+                )
+                var offered: [Int] = []
+                index.collectCandidates(event, into: &offered)
+                for (position, rule) in rules.rules.enumerated() where rule.predicate.matches(event) {
+                    #expect(offered.contains(position), "\(rule.name) holds but was not offered:\n\(yaml)")
+                }
+            }
+        }
     }
 }

@@ -160,7 +160,7 @@ private struct Tree {
     }
 
     /// One rule as the index sees it: its position and the predicate (or `any` branch) it is filed by.
-    struct Entry {
+    struct Entry: Equatable {
         var rule: Int
         var predicate: Predicate
     }
@@ -195,13 +195,14 @@ private struct Tree {
                     position = tables.count - 1
                 }
                 let branch = Entry(rule: entry.rule, predicate: filing.predicate)
-                // Once per key: `in: [486, "486"]` must not offer the rule twice.
+                // Once per key and branch: `in: [486, "486"]` must not offer the rule twice, but two `any` branches
+                // under one key both stay, so a nested level indexes each of them.
                 for scalar in filing.values {
                     if let number = scalar.number ?? JSONValue.parseNumber(scalar.string) {
-                        if filedByNumber[position!][number]?.last?.rule != entry.rule {
+                        if filedByNumber[position!][number]?.last != branch {
                             filedByNumber[position!][number, default: []].append(branch)
                         }
-                    } else if filed[position!][scalar.string]?.last?.rule != entry.rule {
+                    } else if filed[position!][scalar.string]?.last != branch {
                         filed[position!][scalar.string, default: []].append(branch)
                     }
                 }
