@@ -65,11 +65,15 @@ struct CheckpointService: Service {
 
     func run() async throws {
         try store.checkpointInBackground()
+        var failing = false  // log a failure once, not every interval
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 try await store.checkpoint()
+                if failing { logger.info("WAL checkpoints work again") }
+                failing = false
             } catch {
-                logger.warning("WAL checkpoint failed; retrying", metadata: ["error": "\(error)"])
+                if !failing { logger.warning("WAL checkpoint failed; retrying", metadata: ["error": "\(error)"]) }
+                failing = true
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
