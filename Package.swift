@@ -53,10 +53,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .target(name: "CallWatchTestSupport", path: "Tests/CallWatchTestSupport"),
         .testTarget(
             name: "CallWatchTests",
             dependencies: [
                 "CallWatch",
+                "CallWatchTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             resources: [.copy("Fixtures")]
@@ -65,6 +67,7 @@ let package = Package(
             name: "CallWatchServerTests",
             dependencies: [
                 "CallWatch",
+                "CallWatchTestSupport",
                 "CallWatchServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

@@ -1,3 +1,4 @@
+import CallWatchTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -82,10 +83,10 @@ struct DurabilityTests {
             }
         }
 
-        try await DurabilityDaemon.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory(prefix: "callwatch-durability") { directory in
             try await withSink { sink in
                 let client = DurabilityClient()
-                let port = try DurabilityDaemon.freePort()
+                let port = try unusedPort()
                 var daemon = try Self.start(directory, sinkPort: sink.port, port: port, label: "run-0")
                 try await daemon.waitUntilHealthy(client: client)
                 let url = daemon.baseURL + Self.ingestPath
@@ -101,7 +102,7 @@ struct DurabilityTests {
                         }
                     }
                     for (index, point) in killPoints.enumerated() {
-                        try await DurabilityDaemon.waitUntil("\(point) acknowledged events", timeout: .seconds(60)) {
+                        try await waitUntil("\(point) acknowledged events", timeout: .seconds(60)) {
                             tally.count >= point
                         }
                         try await daemon.kill9()
@@ -119,7 +120,7 @@ struct DurabilityTests {
                 #expect(tally.count == total)
 
                 // Every alert's action is delivered (at least once, with its id as the key) and recorded done.
-                let delivered = try await DurabilityDaemon.eventually(timeout: .seconds(20)) {
+                let delivered = await eventually(timeout: .seconds(20)) {
                     expected.isSubset(of: sink.keys)
                 }
                 #expect(
@@ -127,7 +128,7 @@ struct DurabilityTests {
                     "\(expected.subtracting(sink.keys).count) of \(expected.count) alerts never delivered"
                 )
                 let baseURL = daemon.baseURL
-                let recorded = try await DurabilityDaemon.eventually(timeout: .seconds(20)) {
+                let recorded = try await eventually(timeout: .seconds(20)) {
                     try await client.alerts(baseURL).values.joined().allSatisfy { $0.status != "pending" }
                 }
                 #expect(recorded, "actions still pending in the outbox")
@@ -156,10 +157,10 @@ struct DurabilityTests {
     // MARK: B. Actions pending at the kill
 
     @Test func actionsPendingAtTheKillAreDeliveredAfterTheRestartWithTheSameIdempotencyKey() async throws {
-        try await DurabilityDaemon.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory(prefix: "callwatch-durability") { directory in
             let client = DurabilityClient()
-            let sinkPort = try DurabilityDaemon.freePort()
-            let port = try DurabilityDaemon.freePort()
+            let sinkPort = try unusedPort()
+            let port = try unusedPort()
             let alertID = Self.alertID(destination: "+65900", completedBy: "b-3")
 
             // The sink is down: the alert fires and its action keeps failing and retrying.
@@ -170,7 +171,7 @@ struct DurabilityTests {
                 #expect(try await client.deliver(event, to: first.baseURL + Self.ingestPath) == "accepted")
             }
             var attemptsBeforeKill = 0
-            try await DurabilityDaemon.waitUntil("two failed attempts recorded") {
+            try await waitUntil("two failed attempts recorded", timeout: .seconds(20)) {
                 let action = try await client.alerts(first.baseURL)[alertID]?.first
                 attemptsBeforeKill = action?.attempts ?? 0
                 return action?.status == "pending" && attemptsBeforeKill >= 2
@@ -184,8 +185,8 @@ struct DurabilityTests {
             try await withSink(port: sinkPort) { sink in
                 let second = try Self.start(directory, sinkPort: sinkPort, port: port, label: "after-kill")
                 try await second.waitUntilHealthy(client: client)
-                try await DurabilityDaemon.waitUntil("the sink to receive the alert") { !sink.received.isEmpty }
-                try await DurabilityDaemon.waitUntil("the outbox to record the success") {
+                try await waitUntil("the sink to receive the alert", timeout: .seconds(20)) { !sink.received.isEmpty }
+                try await waitUntil("the outbox to record the success", timeout: .seconds(20)) {
                     try await client.alerts(second.baseURL)[alertID]?.first?.status == "success"
                 }
                 let ended = try await second.terminate()
@@ -205,10 +206,10 @@ struct DurabilityTests {
     // MARK: C. A window half-filled before a kill
 
     @Test func aWindowHalfFilledBeforeAKillFiresAfterTheRestartAndAFiredOneDoesNotFireAgain() async throws {
-        try await DurabilityDaemon.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory(prefix: "callwatch-durability") { directory in
             try await withSink { sink in
                 let client = DurabilityClient()
-                let port = try DurabilityDaemon.freePort()
+                let port = try unusedPort()
                 let fired = Self.alertID(destination: "+65801", completedBy: "c-fired-3")
                 let completed = Self.alertID(destination: "+65802", completedBy: "c-half-3")
 
@@ -219,7 +220,7 @@ struct DurabilityTests {
                     let event = DurabilityEvent(id: "c-fired-\(number)", destination: "+65801", disconnected: true)
                     #expect(try await client.deliver(event, to: url) == "accepted")
                 }
-                try await DurabilityDaemon.waitUntil("the first alert's action to succeed") {
+                try await waitUntil("the first alert's action to succeed", timeout: .seconds(20)) {
                     try await client.alerts(first.baseURL)[fired]?.first?.status == "success"
                 }
                 for number in 1...2 {
@@ -237,7 +238,7 @@ struct DurabilityTests {
                 #expect(try await client.deliver(third, to: url) == "accepted")
                 let another = DurabilityEvent(id: "c-fired-4", destination: "+65801", disconnected: true)
                 #expect(try await client.deliver(another, to: url) == "accepted")
-                try await DurabilityDaemon.waitUntil("the completed window's action to succeed") {
+                try await waitUntil("the completed window's action to succeed", timeout: .seconds(20)) {
                     try await client.alerts(second.baseURL)[completed]?.first?.status == "success"
                 }
                 let ended = try await second.terminate()
@@ -255,7 +256,7 @@ struct DurabilityTests {
 
     @Test(arguments: [UnopenableStore.garbage, .directory])
     func anUnopenableStoreStopsTheStartWithAClearMessage(_ kind: UnopenableStore) async throws {
-        try await DurabilityDaemon.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory(prefix: "callwatch-durability") { directory in
             let store = directory + "/cw.db"
             switch kind {
             case .garbage:
@@ -268,7 +269,7 @@ struct DurabilityTests {
             let daemon = try Self.start(
                 directory,
                 sinkPort: 9,
-                port: try DurabilityDaemon.freePort(),
+                port: try unusedPort(),
                 label: "unopenable"
             )
             let ended = try await daemon.waitForExit(timeout: .seconds(20))

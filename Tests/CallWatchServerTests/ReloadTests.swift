@@ -1,4 +1,5 @@
 import CallWatch
+import CallWatchTestSupport
 import Foundation
 import HTTPTypes
 import Testing

@@ -7,6 +7,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import CallWatchTestSupport
 #endif
 
 /// `callwatch serve` as a child process: signals go to it, never to the test process. The Makefile builds the

@@ -1,3 +1,4 @@
+import CallWatchTestSupport
 import Foundation
 import Testing
 
@@ -135,7 +136,7 @@ final class CLITests {
         #expect(missing.stdout.hasPrefix("/nonexistent/rules.yaml:1:1: error: cannot read the file"))
 
         var bytes = [UInt8](repeating: 0, count: 4096)
-        var generator = DiagnosticsTests.SeededGenerator(state: 42)
+        var generator = SeededGenerator(seed: 42)
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
         let url = scratch.appendingPathComponent("garbage.yaml")
         try Data(bytes).write(to: url)

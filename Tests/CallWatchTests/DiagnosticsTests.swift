@@ -1,3 +1,4 @@
+import CallWatchTestSupport
 import Foundation
 import Testing
 
@@ -462,18 +463,6 @@ import Testing
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    /// SplitMix64: a small seeded generator, so a failing variant can be reproduced.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Loads a variant: it must either succeed or throw diagnostics that each point into the file.
     static func loadNeverCrashes(_ bytes: [UInt8], _ what: String) {
         let text = String(decoding: bytes, as: UTF8.self)
@@ -498,7 +487,7 @@ import Testing
             Self.loadNeverCrashes(Array(original.prefix(length)), "truncated at \(length)")
         }
         let interesting = Array("{}[]:,-'\"&*!|>%@`#$ \n\t0123456789aZ".utf8) + [0x00, 0xFF, 0xC3, 0x7F]
-        var generator = SeededGenerator(state: 0x00CA_11AA_7C11)
+        var generator = SeededGenerator(seed: 0x00CA_11AA_7C11)
         for round in 0..<400 {
             var bytes = original
             for _ in 0..<(1 + round % 4) {

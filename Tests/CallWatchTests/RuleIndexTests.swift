@@ -1,3 +1,4 @@
+import CallWatchTestSupport
 import Foundation
 import Testing
 
@@ -196,7 +197,8 @@ extension RuleIndexTests {
     /// The index must offer every rule whose `when` holds: random rule sets (equalities, `in` lists, ranges,
     /// `any`/`all`/`not`, numbers as numbers and as strings) against random events, checked rule by rule.
     @Test func neverHidesARuleWhosePredicateHolds() throws {
-        var random = SystemRandomNumberGenerator()
+        let seed = UInt64.random(in: 0...UInt64.max)  // printed with any failure, to replay it
+        var random = SeededGenerator(seed: seed)
         let statuses = ["CALL_DISCONNECTED", "CALL_FAILED", "CALL_CONNECTED", "DTMF_RECEIVED"]
         let accounts = ["acme", "globex", "initech"]
         let codes = [200, 404, 486, 503]
@@ -237,7 +239,10 @@ extension RuleIndexTests {
                 var offered: [Int] = []
                 index.collectCandidates(event, into: &offered)
                 for (position, rule) in rules.rules.enumerated() where rule.predicate.matches(event) {
-                    #expect(offered.contains(position), "\(rule.name) holds but was not offered:\n\(yaml)")
+                    #expect(
+                        offered.contains(position),
+                        "seed \(seed): \(rule.name) holds but was not offered:\n\(yaml)"
+                    )
                 }
             }
         }

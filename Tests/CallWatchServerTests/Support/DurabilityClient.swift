@@ -2,6 +2,7 @@ import Foundation
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import CallWatchTestSupport
 #endif
 
 /// What the durability tests send: 8x8 call events, posted the way 8x8 does (retrying until a 200).
@@ -99,22 +100,5 @@ struct DurabilityEvent: Sendable {
             "sipCode":486,"timestamp":"2026-01-06T10:17:19.375Z"}}
             """.utf8
         )
-    }
-}
-
-/// SplitMix64: a small seeded generator, so a failing run can be repeated exactly.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -5,6 +5,7 @@ import FoundationNetworking
 #endif
 #if canImport(Glibc)
 import Glibc
+import CallWatchTestSupport
 #endif
 
 /// A test waited for something that never came, or a child process misbehaved.
@@ -113,56 +114,4 @@ final class DurabilityDaemon {
         return (process.terminationReason, process.terminationStatus)
     }
 
-    /// A port on 127.0.0.1 with nothing listening: bound to learn a free number, then closed.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw DurabilityFailure(description: "socket() failed: errno \(errno)") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                bind(fd, generic, length) == 0 && getsockname(fd, generic, &length) == 0
-            }
-        }
-        guard bound else { throw DurabilityFailure(description: "bind() failed: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    /// A fresh directory under the system temporary directory, removed afterwards.
-    static func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-        let path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("callwatch-durability-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        return try await body(path)
-    }
-
-    /// Polls `condition` every 20 ms until it holds; false when `timeout` passes first.
-    static func eventually(timeout: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while try await !condition() {
-            guard ContinuousClock.now < deadline else { return false }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return true
-    }
-
-    /// Polls `condition` every 20 ms until it holds; throws when `timeout` passes first.
-    static func waitUntil(
-        _ what: String,
-        timeout: Duration = .seconds(20),
-        _ condition: () async throws -> Bool
-    ) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while try await !condition() {
-            guard ContinuousClock.now < deadline else {
-                throw DurabilityFailure(description: "timed out waiting for \(what)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-    }
 }

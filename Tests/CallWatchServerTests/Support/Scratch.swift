@@ -53,18 +53,3 @@ struct Scratch: Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 }
-
-/// Polls `condition` every `poll` until it holds or `timeout` passes; returns whether it held. For waiting on
-/// things that happen after an answer (a hook's file, a sink's request, a file watch), never for timing.
-func eventually(
-    timeout: Duration = .seconds(10),
-    poll: Duration = .milliseconds(20),
-    _ condition: () async throws -> Bool
-) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while true {
-        if try await condition() { return true }
-        if ContinuousClock.now >= deadline { return false }
-        try? await Task.sleep(for: poll)
-    }
-}

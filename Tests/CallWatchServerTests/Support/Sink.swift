@@ -1,3 +1,4 @@
+import CallWatchTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird

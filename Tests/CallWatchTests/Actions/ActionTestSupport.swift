@@ -7,6 +7,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import CallWatchTestSupport
 #endif
 
 /// The parent suite of every issue-3 action test, so `swift test --filter Actions` selects them all.
@@ -72,15 +73,6 @@ enum ActionFixture {
         return try RulesLoader.load(yaml: file, path: "actions-test.yaml", environment: [:]).rules[0].actions
     }
 
-    /// A fresh directory under the system temporary directory; removed by `withTemporaryDirectory`.
-    static func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-        let path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("callwatch-actions-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        return try await body(path)
-    }
-
     /// Writes an executable `#!/bin/sh` script.
     static func writeScript(_ body: String, to path: String) throws {
         try ("#!/bin/sh\n" + body + "\n").write(toFile: path, atomically: true, encoding: .utf8)
@@ -96,20 +88,6 @@ enum ActionFixture {
         return kilobytes * 1024
     }
 
-    /// Polls `condition` every 10 ms until it holds; throws when `timeout` passes first.
-    static func waitUntil(
-        _ what: String,
-        timeout: Duration = .seconds(10),
-        _ condition: () throws -> Bool
-    ) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while try !condition() {
-            guard ContinuousClock.now < deadline else {
-                throw TestDeadline(description: "timed out waiting for \(what)")
-            }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-    }
 }
 
 /// Collects the dispatcher's outcomes: final ones (success, failure, timeout) and the `retry` notices sent before
@@ -131,7 +109,7 @@ final class OutcomeCollector: Sendable {
     var retries: [ActionOutcome] { all.filter { !$0.isFinal } }
 
     func wait(for count: Int, timeout: Duration = .seconds(20)) async throws -> [ActionOutcome] {
-        try await ActionFixture.waitUntil("\(count) final action outcome(s)", timeout: timeout) { final.count >= count }
+        try await waitUntil("\(count) final action outcome(s)", timeout: timeout) { final.count >= count }
         return final
     }
 }

@@ -1,3 +1,4 @@
+import CallWatchTestSupport
 import Foundation
 import Logging
 import Testing
@@ -23,7 +24,7 @@ extension Actions {
         }
 
         @Test func injectionAttemptsStayLiteralArguments() async throws {
-            try await ActionFixture.withTemporaryDirectory { dir in
+            try await withTemporaryDirectory(prefix: "callwatch-actions") { dir in
                 let hook = try RecordingHook.write(in: dir)
                 let canary = dir + "/canary"
                 try "alive".write(toFile: canary, atomically: true, encoding: .utf8)
@@ -60,7 +61,7 @@ extension Actions {
         }
 
         @Test func environmentCarriesAlertPayloadAndEnvTemplates() async throws {
-            try await ActionFixture.withTemporaryDirectory { dir in
+            try await withTemporaryDirectory(prefix: "callwatch-actions") { dir in
                 let hook = try RecordingHook.write(in: dir)
                 let alert = try ActionFixture.alert([
                     ("sourceRefId", .null),
@@ -116,7 +117,7 @@ extension Actions {
         }
 
         @Test func stdinIsTheAlertJSON() async throws {
-            try await ActionFixture.withTemporaryDirectory { dir in
+            try await withTemporaryDirectory(prefix: "callwatch-actions") { dir in
                 let hook = try RecordingHook.write(in: dir)
                 let alert = try ActionFixture.alert()
                 let collected = try await Self.run("- exec: {command: [\"\(hook)\"]}", for: alert)
@@ -140,7 +141,7 @@ extension Actions {
         }
 
         @Test func stdinNoneGivesEmptyStdin() async throws {
-            try await ActionFixture.withTemporaryDirectory { dir in
+            try await withTemporaryDirectory(prefix: "callwatch-actions") { dir in
                 let hook = try RecordingHook.write(in: dir)
                 let collected = try await Self.run(
                     "- exec: {command: [\"\(hook)\"], stdin: none}",
@@ -157,7 +158,7 @@ extension Actions {
         /// A hook that exits without reading a large alert from stdin: writing the rest gives EPIPE, which must
         /// neither kill the daemon (SIGPIPE) nor turn the hook's success into a failure.
         @Test func hookThatDoesNotReadStdinStillSucceeds() async throws {
-            try await ActionFixture.withTemporaryDirectory { dir in
+            try await withTemporaryDirectory(prefix: "callwatch-actions") { dir in
                 let hook = dir + "/deaf.sh"
                 try ActionFixture.writeScript("exit 0", to: hook)
                 // 40 events of 4 KiB: far more than a pipe buffer (64 KiB), so the write cannot complete before
@@ -176,7 +177,7 @@ extension Actions {
         }
 
         @Test func workdirIsTheHooksWorkingDirectory() async throws {
-            try await ActionFixture.withTemporaryDirectory { dir in
+            try await withTemporaryDirectory(prefix: "callwatch-actions") { dir in
                 let hook = try RecordingHook.write(in: dir)
                 let workdir = dir + "/work"
                 try FileManager.default.createDirectory(atPath: workdir, withIntermediateDirectories: true)
@@ -193,7 +194,7 @@ extension Actions {
         }
 
         @Test func nonZeroExitIsAFailureWithItsOutputLogged() async throws {
-            try await ActionFixture.withTemporaryDirectory { dir in
+            try await withTemporaryDirectory(prefix: "callwatch-actions") { dir in
                 // 10,000 bytes on stdout: only the first 4 KiB may reach the log.
                 let hook = try RecordingHook.write(
                     in: dir,
@@ -228,7 +229,7 @@ extension Actions {
         }
 
         @Test func failingHookIsRetriedThenReportedAsFailure() async throws {
-            try await ActionFixture.withTemporaryDirectory { dir in
+            try await withTemporaryDirectory(prefix: "callwatch-actions") { dir in
                 let hook = try RecordingHook.write(in: dir, trailer: "exit 1")
                 let alert = try ActionFixture.alert()
                 let collected = try await Self.run("- exec: {command: [\"\(hook)\"], retries: 2}", for: alert)
@@ -246,7 +247,7 @@ extension Actions {
         }
 
         @Test func retriesStopAtTheFirstSuccess() async throws {
-            try await ActionFixture.withTemporaryDirectory { dir in
+            try await withTemporaryDirectory(prefix: "callwatch-actions") { dir in
                 // Fails on the first run, succeeds on the second.
                 let hook = try RecordingHook.write(
                     in: dir,
@@ -267,7 +268,7 @@ extension Actions {
         }
 
         @Test func commandThatCannotStartFailsWithoutRetrying() async throws {
-            try await ActionFixture.withTemporaryDirectory { dir in
+            try await withTemporaryDirectory(prefix: "callwatch-actions") { dir in
                 let collected = try await Self.run(
                     "- exec: {command: [\"\(dir)/no-such-hook\"], retries: 3}",
                     for: try ActionFixture.alert()

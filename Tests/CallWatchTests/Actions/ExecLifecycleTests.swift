@@ -5,6 +5,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import CallWatchTestSupport
 #endif
 
 extension Actions {
@@ -15,7 +16,7 @@ extension Actions {
         /// grace period after the timeout has passed, and nothing of the process group is left.
         @Test func hookIgnoringSIGTERMIsKilledAfterTheGracePeriod() async throws {
             try #require(ProcessProbe.becomeChildSubreaper())
-            try await ActionFixture.withTemporaryDirectory { dir in
+            try await withTemporaryDirectory(prefix: "callwatch-actions") { dir in
                 let hook = dir + "/stubborn.sh"
                 try ActionFixture.writeScript(
                     """
@@ -53,7 +54,7 @@ extension Actions {
         /// period either (SIGKILL goes to the whole process group).
         @Test func childIgnoringSIGTERMIsKilledEvenWhenTheHookExits() async throws {
             try #require(ProcessProbe.becomeChildSubreaper())
-            try await ActionFixture.withTemporaryDirectory { dir in
+            try await withTemporaryDirectory(prefix: "callwatch-actions") { dir in
                 let hook = dir + "/leaky.sh"
                 try ActionFixture.writeScript(
                     """
@@ -83,7 +84,7 @@ extension Actions {
         /// 1,000 alerts at once through a dispatcher limited to 4 exec processes: the hooks' own start/end log
         /// never shows more than 4 alive, every alert runs, and the process's memory does not grow with the burst.
         @Test func burstOfAThousandAlertsStaysWithinTheLimitWithFlatMemory() async throws {
-            try await ActionFixture.withTemporaryDirectory { dir in
+            try await withTemporaryDirectory(prefix: "callwatch-actions") { dir in
                 let log = dir + "/hooks.log"
                 let hook = dir + "/counted.sh"
                 try ActionFixture.writeScript(
@@ -103,7 +104,7 @@ extension Actions {
                     let baseline = try ActionFixture.residentBytes()
                     var peak = baseline
                     for _ in 0..<burst { dispatcher.submit(try ActionFixture.alert(), actions: actions) }
-                    try await ActionFixture.waitUntil("\(burst) hooks", timeout: .seconds(60)) {
+                    try await waitUntil("\(burst) hooks", timeout: .seconds(60)) {
                         peak = max(peak, try ActionFixture.residentBytes())
                         return outcomes.final.count >= warmUp + burst
                     }

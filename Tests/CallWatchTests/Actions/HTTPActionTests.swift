@@ -1,3 +1,4 @@
+import CallWatchTestSupport
 import Foundation
 import Logging
 import Testing
@@ -241,7 +242,7 @@ extension Actions {
         }
 
         @Test func unreachableServerIsRetriedThenFails() async throws {
-            let port = try HTTPSink.unusedPort()
+            let port = try unusedPort()
             let collected = try await Self.run(
                 "- http: {url: \"http://127.0.0.1:\(port)/down\", retries: 2, timeout: 2s}",
                 for: try ActionFixture.alert()

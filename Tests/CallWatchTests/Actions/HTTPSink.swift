@@ -7,6 +7,7 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+import CallWatchTestSupport
 #endif
 
 /// A real HTTP server on 127.0.0.1 with an ephemeral port, run in-process for a test. It records every request
@@ -120,25 +121,6 @@ struct HTTPSink: Sendable {
             }
             return try await body(HTTPSink(port: port, recorder: recorder))
         }
-    }
-
-    /// A port on 127.0.0.1 with nothing listening: bound to learn a free number, then closed.
-    static func unusedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw SinkError(description: "socket() failed: errno \(errno)") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                bind(fd, generic, length) == 0 && getsockname(fd, generic, &length) == 0
-            }
-        }
-        guard bound else { throw SinkError(description: "bind() failed: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Thread-safe store of requests and the reply script.

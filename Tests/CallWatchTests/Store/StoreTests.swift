@@ -1,3 +1,4 @@
+import CallWatchTestSupport
 import Foundation
 import Logging
 import Synchronization
@@ -10,7 +11,7 @@ import Testing
     // MARK: Journal
 
     @Test func journalInsertsNewEventsAndDetectsDuplicatesWithinABatchAndAcrossReopen() async throws {
-        try await StoreFixture.withDirectory { directory in
+        try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
             let path = directory + "/cw.db"
             let received = Date(timeIntervalSince1970: 1_767_694_639.375)
             let evaluated = StoreFixture.Box<[String]>([])
@@ -50,7 +51,7 @@ import Testing
     }
 
     @Test func newStoreIsWALWithASchemaVersion() async throws {
-        try await StoreFixture.withDirectory { directory in
+        try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
             let store = try SQLiteStore(path: directory + "/nested/dir/cw.db")
             let (mode, version) = try await store.pool.read { db in
                 (
@@ -64,7 +65,7 @@ import Testing
     }
 
     @Test func checkpointsMoveOffTheCommitPathAndCopyTheWholeWAL() async throws {
-        try await StoreFixture.withDirectory { directory in
+        try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
             let path = directory + "/cw.db"
             let store = try SQLiteStore(path: path)
             #expect(try await store.checkpoint() == nil)  // not yet asked to
@@ -85,7 +86,7 @@ import Testing
     // MARK: Outbox
 
     @Test func alertsAndTheirActionsAreCommittedWithTheEvents() async throws {
-        try await StoreFixture.withDirectory { directory in
+        try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
             let path = directory + "/cw.db"
             let alert = try StoreFixture.alert(id: "alert-1", completedBy: "e3")
             do {
@@ -114,7 +115,7 @@ import Testing
     }
 
     @Test func successLeavesTheOutboxWhileARetryStaysPendingWithItsSchedule() async throws {
-        try await StoreFixture.withDirectory { directory in
+        try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
             let store = try SQLiteStore(path: directory + "/cw.db")
             let alert = try StoreFixture.alert(id: "alert-1", completedBy: "e1")
             _ = try await store.append([StoreFixture.entry("e1")]) { _ in
@@ -164,7 +165,7 @@ import Testing
     // MARK: Retention
 
     @Test func pruneDeletesOldEventsInBatchesAndKeepsAlertsStillOwingActions() async throws {
-        try await StoreFixture.withDirectory { directory in
+        try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
             let store = try SQLiteStore(path: directory + "/cw.db")
             let old = Date().addingTimeInterval(-10 * 86400)
             let oldEvents = (0..<12_000).map { StoreFixture.entry("old-\($0)", at: old) }
@@ -204,7 +205,7 @@ import Testing
     // MARK: Opening failures
 
     @Test func aCorruptFileIsAnOpenErrorNamingThePath() async throws {
-        try await StoreFixture.withDirectory { directory in
+        try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
             let path = directory + "/cw.db"
             var generator = SystemRandomNumberGenerator()
             let garbage = (0..<65_536).map { _ in UInt8.random(in: 0...255, using: &generator) }
@@ -216,7 +217,7 @@ import Testing
     }
 
     @Test func damagedPagesFailTheIntegrityCheck() async throws {
-        try await StoreFixture.withDirectory { directory in
+        try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
             let path = directory + "/cw.db"
             do {
                 let store = try SQLiteStore(path: path)
@@ -235,7 +236,7 @@ import Testing
     }
 
     @Test func aDirectoryInPlaceOfTheFileIsAnOpenError() async throws {
-        try await StoreFixture.withDirectory { directory in
+        try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
             let path = directory + "/cw.db"
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
             let error = StoreFixture.openError(path)
@@ -244,7 +245,7 @@ import Testing
     }
 
     @Test func aPathUnderARegularFileIsAnOpenError() async throws {
-        try await StoreFixture.withDirectory { directory in
+        try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
             try Data("a file, not a directory".utf8).write(to: URL(fileURLWithPath: directory + "/file"))
             let path = directory + "/file/cw.db"
             let error = StoreFixture.openError(path)
@@ -255,7 +256,7 @@ import Testing
     // MARK: Recovery through the pipeline
 
     @Test func recoveryCompletesAWindowHalfFilledBeforeTheCrash() async throws {
-        try await StoreFixture.withDirectory { directory in
+        try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
             let path = directory + "/cw.db"
             let rules = try StoreFixture.windowRules()
             _ = try await StoreFixture.withPipeline(rules, path: path) { pipeline in
@@ -274,7 +275,7 @@ import Testing
     }
 
     @Test func recoveryDoesNotFireAgainAndKeepsTheWindowAfterAFire() async throws {
-        try await StoreFixture.withDirectory { directory in
+        try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
             let path = directory + "/cw.db"
             let rules = try StoreFixture.windowRules()
             _ = try await StoreFixture.withPipeline(rules, path: path) { pipeline in
@@ -303,7 +304,7 @@ import Testing
     /// within 1 h) fire at e3, e6, e9 and e12. A replay from e6 left to itself would empty the window at e8 and
     /// hold [e9, e10]; steered by the recorded alerts (e6, e9) it holds [e10], so e12 fires and e11 does not.
     @Test func recoveryOfSteadyTrafficAcrossTheReplayHorizon() async throws {
-        try await StoreFixture.withDirectory { directory in
+        try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
             let path = directory + "/cw.db"
             let rules = try StoreFixture.windowRules()
             let now = Date()
@@ -327,7 +328,7 @@ import Testing
     }
 
     @Test func recoveryRebuildsCooldowns() async throws {
-        try await StoreFixture.withDirectory { directory in
+        try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
             let path = directory + "/cw.db"
             let rules = try RulesLoader.load(
                 yaml: """
@@ -356,7 +357,7 @@ import Testing
     }
 
     @Test func pendingActionsResumeWithTheirAttemptCount() async throws {
-        try await StoreFixture.withDirectory { directory in
+        try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
             let path = directory + "/cw.db"
             try await HTTPSink.withSink { sink in
                 let rules = try StoreFixture.windowRules(action: "{http: {url: \"\(sink.url("/hook"))\", retries: 5}}")
@@ -380,7 +381,7 @@ import Testing
                 let report = try await StoreFixture.withPipeline(rules, path: path, recover: true) { _ in
                     let requests = try await sink.waitForRequests(1)
                     #expect(requests.map { $0.header("Idempotency-Key") } == [alertID])
-                    try await StoreFixture.waitUntil("the outbox to record the success") {
+                    try await waitUntil("the outbox to record the success") {
                         try await store.pendingCount() == 0
                     }
                 }
@@ -403,19 +404,7 @@ private enum StoreFixture {
         func update(_ body: (inout Value) -> Void) { storage.withLock { body(&$0) } }
     }
 
-    struct Timeout: Error, CustomStringConvertible {
-        var description: String
-    }
-
     static let quiet = Logger(label: "callwatch.test.store") { _ in SwiftLogNoOpLogHandler() }
-
-    static func withDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("callwatch-store-\(UUID().uuidString)")
-            .path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        return try await body(path)
-    }
 
     static func body(_ id: String, destination: String = "+6591234567") -> Data {
         Data(
@@ -528,16 +517,4 @@ private enum StoreFixture {
         #expect(try await pipeline.ingest(event, body: bytes, receivedAt: receivedAt) == .accepted)
     }
 
-    /// Polls `condition` every 20 ms until it holds; throws when `timeout` passes first.
-    static func waitUntil(
-        _ what: String,
-        timeout: Duration = .seconds(10),
-        _ condition: () async throws -> Bool
-    ) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while try await !condition() {
-            guard ContinuousClock.now < deadline else { throw Timeout(description: "timed out waiting for \(what)") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-    }
 }
