@@ -75,34 +75,7 @@ HOOK_COMMAND=/bin/true
 POLL=0.2
 
 # ---------------------------------------------------------------- arguments
-while (($# > 0)); do
-  case "$1" in
-    --only)
-      (($# >= 2)) || die "--only needs a list, e.g. --only callwatch"
-      TARGETS=$2
-      shift 2
-      ;;
-    --only=*)
-      TARGETS=${1#--only=}
-      shift
-      ;;
-    --rounds)
-      (($# >= 2)) || die "--rounds needs a number"
-      ROUNDS=$2
-      shift 2
-      ;;
-    --count)
-      (($# >= 2)) || die "--count needs a number"
-      COUNT=$2
-      shift 2
-      ;;
-    -h | --help)
-      usage
-      exit 0
-      ;;
-    *) die "unknown argument '$1' (see --help)" ;;
-  esac
-done
+parse_options --count COUNT -- "$@"
 
 for v in COUNT ROUNDS PARALLEL CONNECTIONS WRK_CAP DRAIN_TIMEOUT READY_TIMEOUT; do
   is_uint "${!v}" || die "$v must be a whole number, not '${!v}'"

@@ -17,6 +17,42 @@ usage() {
 
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 
+# parse_options OPTION VARIABLE -- "$@": --only LIST (sets TARGETS), --rounds N (ROUNDS), -h/--help, and the
+# script's own numeric OPTION (e.g. --duration) into VARIABLE. Anything else is an error.
+# shellcheck disable=SC2034 # TARGETS and ROUNDS are read by the sourcing script
+parse_options() {
+  local option=$1 variable=$2
+  shift 3
+  while (($# > 0)); do
+    case "$1" in
+      --only)
+        (($# >= 2)) || die "--only needs a list, e.g. --only callwatch"
+        TARGETS=$2
+        shift 2
+        ;;
+      --only=*)
+        TARGETS=${1#--only=}
+        shift
+        ;;
+      --rounds)
+        (($# >= 2)) || die "--rounds needs a number"
+        ROUNDS=$2
+        shift 2
+        ;;
+      "$option")
+        (($# >= 2)) || die "$option needs a number"
+        printf -v "$variable" '%s' "$2"
+        shift 2
+        ;;
+      -h | --help)
+        usage
+        exit 0
+        ;;
+      *) die "unknown argument '$1' (see --help)" ;;
+    esac
+  done
+}
+
 # SELECTED: the targets named in $TARGETS (commas or spaces), in the order of ALL_TARGETS, each once.
 select_targets() {
   local t r requested

@@ -60,34 +60,7 @@ GOAL_VS_NGINX=0.6
 GOAL_VS_WEBHOOK=1.3
 
 # ---------------------------------------------------------------- arguments
-while (($# > 0)); do
-  case "$1" in
-    --only)
-      (($# >= 2)) || die "--only needs a list, e.g. --only callwatch"
-      TARGETS=$2
-      shift 2
-      ;;
-    --only=*)
-      TARGETS=${1#--only=}
-      shift
-      ;;
-    --rounds)
-      (($# >= 2)) || die "--rounds needs a number"
-      ROUNDS=$2
-      shift 2
-      ;;
-    --duration)
-      (($# >= 2)) || die "--duration needs a number of seconds"
-      DURATION=$2
-      shift 2
-      ;;
-    -h | --help)
-      usage
-      exit 0
-      ;;
-    *) die "unknown argument '$1' (see --help)" ;;
-  esac
-done
+parse_options --duration DURATION -- "$@"
 
 for v in ROUNDS DURATION WARMUP THREADS CONNECTIONS READY_TIMEOUT; do
   is_uint "${!v}" || die "$v must be a whole number, not '${!v}'"
