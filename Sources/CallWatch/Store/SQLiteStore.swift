@@ -6,10 +6,14 @@ import Synchronization
 /// requests' events are committed together (group commit: see `Pipeline`).
 public final class SQLiteStore: EventStore {
     public static let schemaVersion = 1
+    /// WAL size (4 KiB frames) past which the writer finishes a checkpoint itself so the WAL starts over.
+    let rewindFrames: Int
 
     let pool: DatabasePool
     let path: String
     let checkpointer = Mutex<DatabaseQueue?>(nil)
+    /// Set by `checkpoint()` when the WAL has grown past `rewindFrames`; see `append`.
+    let rewindWanted = Atomic<Bool>(false)
 
     public enum OpenError: Error, CustomStringConvertible {
         case cannotOpen(path: String, reason: String)
@@ -22,8 +26,10 @@ public final class SQLiteStore: EventStore {
     }
 
     /// Opens (creating and migrating on first start) the store at `path`.
-    public init(path: String) throws {
+    /// `rewindFrames` is for tests.
+    public init(path: String, rewindFrames: Int = 4096) throws {
         self.path = path
+        self.rewindFrames = rewindFrames
         var configuration = Configuration()
         configuration.label = "callwatch.store"
         configuration.busyMode = .timeout(5)
@@ -95,40 +101,58 @@ public final class SQLiteStore: EventStore {
         _ entries: [JournalEntry],
         evaluate: @Sendable ([JournalEntry]) -> [AlertRecord]
     ) async throws -> [Bool] {
-        try await pool.write { db in
-            let insert = try db.cachedStatement(
-                sql: "INSERT OR IGNORE INTO events (identity, received_at, body) VALUES (?, ?, ?)"
-            )
+        try await pool.writeWithoutTransaction { db in
+            // Under steady load the background checkpoint never catches up with the last commit, and SQLite only
+            // starts the WAL over when every frame is in the database: the WAL would grow without end. Here, with
+            // no commit in flight, the frames written since the last background checkpoint are copied (a few
+            // hundred), and the transaction below starts the WAL from the beginning.
+            if rewindWanted.exchange(false, ordering: .relaxed) { _ = try db.checkpoint(.passive) }
             var inserted: [Bool] = []
-            inserted.reserveCapacity(entries.count)
-            var fresh: [JournalEntry] = []
-            for entry in entries {
-                try insert.execute(
-                    arguments: [entry.identity, entry.receivedAt.timeIntervalSince1970, entry.body]
-                )
-                let isNew = db.changesCount > 0
-                inserted.append(isNew)
-                if isNew { fresh.append(entry) }
-            }
-            guard !fresh.isEmpty else { return inserted }
-            let records = evaluate(fresh)
-            let insertAlert = try db.cachedStatement(
-                sql: "INSERT OR IGNORE INTO alerts (id, rule, key, fired_at, body) VALUES (?, ?, ?, ?, ?)"
-            )
-            let insertAction = try db.cachedStatement(
-                sql: "INSERT OR IGNORE INTO outbox (alert_id, action_index, kind, updated_at) VALUES (?, ?, ?, ?)"
-            )
-            for record in records {
-                let alert = record.alert
-                try insertAlert.execute(arguments: [
-                    alert.id, alert.rule, alert.keyText, alert.firedAt.timeIntervalSince1970, alert.jsonString,
-                ])
-                for (index, kind) in record.actionKinds.enumerated() {
-                    try insertAction.execute(arguments: [alert.id, index, kind, alert.firedAt.timeIntervalSince1970])
-                }
+            try db.inTransaction {
+                inserted = try insertEvents(entries, db, evaluate)
+                return .commit
             }
             return inserted
         }
+    }
+
+    private func insertEvents(
+        _ entries: [JournalEntry],
+        _ db: Database,
+        _ evaluate: @Sendable ([JournalEntry]) -> [AlertRecord]
+    ) throws -> [Bool] {
+        let insert = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO events (identity, received_at, body) VALUES (?, ?, ?)"
+        )
+        var inserted: [Bool] = []
+        inserted.reserveCapacity(entries.count)
+        var fresh: [JournalEntry] = []
+        for entry in entries {
+            try insert.execute(
+                arguments: [entry.identity, entry.receivedAt.timeIntervalSince1970, entry.body]
+            )
+            let isNew = db.changesCount > 0
+            inserted.append(isNew)
+            if isNew { fresh.append(entry) }
+        }
+        guard !fresh.isEmpty else { return inserted }
+        let records = evaluate(fresh)
+        let insertAlert = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO alerts (id, rule, key, fired_at, body) VALUES (?, ?, ?, ?, ?)"
+        )
+        let insertAction = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO outbox (alert_id, action_index, kind, updated_at) VALUES (?, ?, ?, ?)"
+        )
+        for record in records {
+            let alert = record.alert
+            try insertAlert.execute(arguments: [
+                alert.id, alert.rule, alert.keyText, alert.firedAt.timeIntervalSince1970, alert.jsonString,
+            ])
+            for (index, kind) in record.actionKinds.enumerated() {
+                try insertAction.execute(arguments: [alert.id, index, kind, alert.firedAt.timeIntervalSince1970])
+            }
+        }
+        return inserted
     }
 
     /// Moves checkpoints off the commit path: the writer stops checkpointing when it commits (SQLite's default is
@@ -153,7 +177,16 @@ public final class SQLiteStore: EventStore {
     @discardableResult
     public func checkpoint() async throws -> (walFrames: Int, checkpointed: Int)? {
         guard let connection = checkpointer.withLock({ $0 }) else { return nil }
-        let result = try await connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        return try await connection.writeWithoutTransaction { db in try passiveCheckpoint(db) }
+    }
+
+    func passiveCheckpoint(_ db: Database) throws -> (walFrames: Int, checkpointed: Int) {
+        var result = try db.checkpoint(.passive)
+        if result.walFrameCount >= rewindFrames {
+            // Once more for what was committed while the first ran, so the writer's share stays small.
+            result = try db.checkpoint(.passive)
+            rewindWanted.store(true, ordering: .relaxed)
+        }
         return (result.walFrameCount, result.checkpointedFrameCount)
     }
 
