@@ -1,6 +1,7 @@
 import CallWatch
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -87,8 +88,10 @@ public func buildApplication(
         "callwatch serving",
         metadata: ["listen": "\(server.listen)", "path": "\(server.path)", "rules": "\(ruleSet.rules.count)"]
     )
+    let endpoint = IngestEndpoint(pipeline: pipeline, reloader: reloader, path: ruleSet.server.path)
     return Application(
         router: router,
+        server: HTTPServerBuilder { responder in IngestHTTP1Channel(responder: responder, endpoint: endpoint) },
         configuration: .init(address: .hostname(server.host, port: server.port), serverName: nil),
         services: [
             DispatcherService(dispatcher: dispatcher, grace: configuration.shutdownGrace),

@@ -12,23 +12,14 @@ struct IngestRoutes: Sendable {
     let ready: @Sendable () -> Bool
 
     static let json: HTTPFields = [.contentType: "application/json"]
-    static let acceptedBody = ByteBuffer(string: #"{"status":"accepted"}"#)
-    static let duplicateBody = ByteBuffer(string: #"{"status":"duplicate"}"#)
 
     static func error(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) -> Response {
-        var fields = json
-        fields.append(contentsOf: headers)
-        return Response(
-            status: status,
-            headers: fields,
-            body: .init(
-                byteBuffer: ByteBuffer(string: JSONWriter.string(.object(JSONObject([("error", .string(message))]))))
-            )
-        )
+        let answer = IngestEndpoint.Answer.error(status, message, headers: headers)
+        return Response(status: status, headers: answer.head.headerFields, body: .init(byteBuffer: answer.body))
     }
 
     func register(on router: Router<CallWatchRequestContext>, path: String) {
-        router.post(RouterPath(path)) { request, context in try await ingest(request, context: context) }
+        // POST {path} is answered by `IngestHandler` before the router (IngestChannel.swift).
         for method: HTTPRequest.Method in [.get, .put, .delete, .patch, .head, .options] {
             router.on(RouterPath(path), method: method) { _, _ in
                 Self.error(.methodNotAllowed, "use POST to send events here", headers: [.allow: "POST"])
@@ -93,58 +84,116 @@ struct IngestRoutes: Sendable {
 
     /// 403 for a client outside the allow-list, 401 for bad credentials, nil when the request may proceed.
     func refusal(_ request: Request, context: CallWatchRequestContext, requestGuard: RequestGuard) -> Response? {
-        switch requestGuard.check(request, context: context) {
-        case .forbidden: return Self.error(.forbidden, "client address not allowed")
-        case .unauthorized:
-            return Self.error(.unauthorized, "bad or missing credentials", headers: requestGuard.challenge)
-        case .allowed: return nil
+        let verdict = requestGuard.check(request.headers, remoteAddress: context.remoteAddress)
+        return IngestEndpoint.Answer(refusing: verdict, requestGuard).map {
+            Response(status: $0.head.status, headers: $0.head.headerFields, body: .init(byteBuffer: $0.body))
+        }
+    }
+}
+
+/// `POST {server.path}` (SPEC §5): the checks before an event reaches the journal, and the answers. Decodes
+/// straight from the request's buffer; `IngestHandler` runs it on the connection's event loop.
+struct IngestEndpoint: Sendable {
+    let pipeline: Pipeline
+    let reloader: ConfigReloader
+    let path: String
+
+    enum Admission {
+        case refused(Answer)
+        case admitted(CallEvent, Data)
+    }
+
+    /// A response head and body; the common ones built once.
+    struct Answer {
+        var head: HTTPResponse
+        var body: ByteBuffer
+
+        static let accepted = json(.ok, ByteBuffer(string: #"{"status":"accepted"}"#))
+        static let duplicate = json(.ok, ByteBuffer(string: #"{"status":"duplicate"}"#))
+
+        static func json(_ status: HTTPResponse.Status, _ body: ByteBuffer, headers: HTTPFields = [:]) -> Answer {
+            var fields: HTTPFields = [.contentType: "application/json", .contentLength: String(body.readableBytes)]
+            fields.append(contentsOf: headers)
+            return Answer(head: HTTPResponse(status: status, headerFields: fields), body: body)
+        }
+
+        /// SPEC §5's error body: `{"error": message}`.
+        static func error(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) -> Answer {
+            let text = JSONWriter.string(.object(JSONObject([("error", .string(message))])))
+            return json(status, ByteBuffer(string: text), headers: headers)
+        }
+
+        init(head: HTTPResponse, body: ByteBuffer) {
+            self.head = head
+            self.body = body
+        }
+
+        init(_ result: Result<Pipeline.IngestOutcome, any Error>) {
+            switch result {
+            case .success(.accepted): self = .accepted
+            case .success(.duplicate): self = .duplicate
+            case .failure(let error): self = .error(.serviceUnavailable, "\(error)")
+            }
+        }
+
+        /// 403 or 401 for a refusing verdict, nil for `.allowed`.
+        init?(refusing verdict: RequestGuard.Verdict, _ requestGuard: RequestGuard) {
+            switch verdict {
+            case .forbidden: self = .error(.forbidden, "client address not allowed")
+            case .unauthorized:
+                self = .error(.unauthorized, "bad or missing credentials", headers: requestGuard.challenge)
+            case .allowed: return nil
+            }
         }
     }
 
-    func ingest(_ request: Request, context: CallWatchRequestContext) async throws -> Response {
-        let requestGuard = reloader.requestGuard
-        if let refusal = refusal(request, context: context, requestGuard: requestGuard) {
-            pipeline.countRejected()
-            return refusal
+    var requestGuard: RequestGuard { reloader.requestGuard }
+
+    /// Whether a request target is this endpoint (the query, if any, is ignored; so is one trailing slash).
+    func serves(_ target: String?) -> Bool { Self.serves(target, path: path) }
+
+    static func serves(_ target: String?, path: String) -> Bool {
+        guard var target = target?.utf8[...] else { return false }
+        if let query = target.firstIndex(of: UInt8(ascii: "?")) { target = target[..<query] }
+        if target.count > 1, target.last == UInt8(ascii: "/") { target = target.dropLast() }
+        return target.elementsEqual(path.utf8)
+    }
+
+    func admit(
+        _ head: HTTPRequest,
+        body: ByteBuffer,
+        oversize: Bool,
+        requestGuard: RequestGuard,
+        remoteAddress: SocketAddress?
+    ) -> Admission {
+        let admission = check(head, body: body, oversize: oversize, requestGuard, remoteAddress)
+        if case .refused = admission { pipeline.countRejected() }
+        return admission
+    }
+
+    private func check(
+        _ head: HTTPRequest,
+        body: ByteBuffer,
+        oversize: Bool,
+        _ requestGuard: RequestGuard,
+        _ remoteAddress: SocketAddress?
+    ) -> Admission {
+        let verdict = requestGuard.check(head.headerFields, remoteAddress: remoteAddress)
+        if let refusal = Answer(refusing: verdict, requestGuard) { return .refused(refusal) }
+        // The first value of each header: `headerFields[name]` joins repeated ones into a new String.
+        let headers = head.headerFields
+        if let type = headers.first(where: { $0.name == .contentType })?.value, !Self.isJSON(type) {
+            return .refused(.error(.unsupportedMediaType, "send application/json"))
         }
-        // The first value of each header: `headers[name]` joins repeated ones into a new String on every request.
-        if let type = request.headers.first(where: { $0.name == .contentType })?.value, !Self.isJSON(type) {
-            pipeline.countRejected()
-            return Self.error(.unsupportedMediaType, "send application/json")
+        if oversize {
+            return .refused(.error(.contentTooLarge, "body over \(requestGuard.maxBody) bytes"))
         }
-        let maxBody = requestGuard.maxBody
-        if let length = request.headers.first(where: { $0.name == .contentLength }).flatMap({ Int($0.value) }),
-            length > maxBody
-        {
-            pipeline.countRejected()
-            return Self.error(.contentTooLarge, "body over \(maxBody) bytes")
-        }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: maxBody)
-        } catch is NIOTooManyBytesError {
-            pipeline.countRejected()
-            return Self.error(.contentTooLarge, "body over \(maxBody) bytes")
-        }
-        let decoded = buffer.withUnsafeReadableBytes { bytes in
+        let decoded = body.withUnsafeReadableBytes { bytes in
             Result { () throws(CallEvent.DecodingError) in try CallEvent.decode(bytes) }
         }
-        let event: CallEvent
         switch decoded {
-        case .success(let value): event = value
-        case .failure(let error):
-            pipeline.countRejected()
-            return Self.error(.badRequest, error.description)
-        }
-        do {
-            let outcome = try await pipeline.ingest(event, body: Data(buffer.readableBytesView))
-            return Response(
-                status: .ok,
-                headers: Self.json,
-                body: .init(byteBuffer: outcome == .accepted ? Self.acceptedBody : Self.duplicateBody)
-            )
-        } catch {
-            return Self.error(.serviceUnavailable, "\(error)")
+        case .success(let event): return .admitted(event, Data(body.readableBytesView))
+        case .failure(let error): return .refused(.error(.badRequest, error.description))
         }
     }
 

@@ -2,6 +2,7 @@ import CallWatch
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
 /// The checks SPEC §5 puts in front of the ingest and reload routes: the client allow-list (403) and
 /// credentials (401), compared in constant time. Built once per rules load.
@@ -43,14 +44,14 @@ struct RequestGuard: Sendable {
         }
     }
 
-    func check(_ request: Request, context: CallWatchRequestContext) -> Verdict {
+    func check(_ headers: HTTPFields, remoteAddress: SocketAddress?) -> Verdict {
         if !allow.isEmpty {
-            guard let address = clientAddress(request, context: context),
+            guard let address = clientAddress(headers, remoteAddress: remoteAddress),
                 allow.contains(where: { $0.contains(address) })
             else { return .forbidden }
         }
         if let headerName {
-            guard let given = request.headers[headerName], Self.constantTimeEqual(Array(given.utf8), expected) else {
+            guard let given = headers[headerName], Self.constantTimeEqual(Array(given.utf8), expected) else {
                 return .unauthorized
             }
         }
@@ -59,13 +60,13 @@ struct RequestGuard: Sendable {
 
     /// The peer's address, or behind a trusted proxy the right-most X-Forwarded-For entry (the one the proxy
     /// appended; entries further left come from the client and can be forged).
-    func clientAddress(_ request: Request, context: CallWatchRequestContext) -> String? {
-        if trustForwarded, let forwarded = request.headers[HTTPField.Name("X-Forwarded-For")!] {
+    func clientAddress(_ headers: HTTPFields, remoteAddress: SocketAddress?) -> String? {
+        if trustForwarded, let forwarded = headers[HTTPField.Name("X-Forwarded-For")!] {
             if let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty {
                 return last
             }
         }
-        return context.remoteAddress?.ipAddress
+        return remoteAddress?.ipAddress
     }
 
     /// Compares every byte whatever the lengths, so the time taken says nothing about the secret.

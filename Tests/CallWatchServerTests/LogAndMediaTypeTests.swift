@@ -10,12 +10,12 @@ import Testing
         "application/vnd.8x8+json",
     ])
     func jsonMediaTypesAreAccepted(_ contentType: String) {
-        #expect(IngestRoutes.isJSON(contentType))
+        #expect(IngestEndpoint.isJSON(contentType))
     }
 
     @Test(arguments: ["text/plain", "application/x-www-form-urlencoded", "application/jsonp", "json", ""])
     func otherMediaTypesAreNot(_ contentType: String) {
-        #expect(!IngestRoutes.isJSON(contentType))
+        #expect(!IngestEndpoint.isJSON(contentType))
     }
 }
 

@@ -25,7 +25,7 @@ public final class Pipeline: Sendable {
 
     struct Submission: Sendable {
         var entry: JournalEntry
-        var continuation: CheckedContinuation<IngestOutcome, any Error>
+        var completion: @Sendable (Result<IngestOutcome, any Error>) -> Void
     }
 
     public let store: any EventStore
@@ -49,11 +49,22 @@ public final class Pipeline: Sendable {
 
     /// Stores and evaluates one event; returns once it is committed.
     public func ingest(_ event: CallEvent, body: Data, receivedAt: Date = Date()) async throws -> IngestOutcome {
+        try await withCheckedThrowingContinuation { continuation in
+            submit(event, body: body, receivedAt: receivedAt) { continuation.resume(with: $0) }
+        }
+    }
+
+    /// Stores and evaluates one event, then calls `completion` from the writer (not awaiting anything: what the
+    /// HTTP handler uses on its event loop).
+    public func submit(
+        _ event: CallEvent,
+        body: Data,
+        receivedAt: Date = Date(),
+        completion: @escaping @Sendable (Result<IngestOutcome, any Error>) -> Void
+    ) {
         let entry = JournalEntry(identity: event.identity, receivedAt: receivedAt, body: body, event: event)
-        return try await withCheckedThrowingContinuation { continuation in
-            if !queue.append(Submission(entry: entry, continuation: continuation)) {
-                continuation.resume(throwing: IngestError.shuttingDown)
-            }
+        if !queue.append(Submission(entry: entry, completion: completion)) {
+            completion(.failure(IngestError.shuttingDown))
         }
     }
 
@@ -106,13 +117,13 @@ public final class Pipeline: Sendable {
             metrics.withLock { metrics in
                 for (submission, isNew) in zip(batch, results) {
                     if isNew { metrics.accepted.increment() } else { metrics.duplicate.increment() }
-                    submission.continuation.resume(returning: isNew ? .accepted : .duplicate)
+                    submission.completion(.success(isNew ? .accepted : .duplicate))
                 }
             }
         } catch {
             logger.error("store commit failed", metadata: ["error": "\(error)", "events": "\(batch.count)"])
             for submission in batch {
-                submission.continuation.resume(throwing: IngestError.storeFailed("\(error)"))
+                submission.completion(.failure(IngestError.storeFailed("\(error)")))
             }
             // The batch was evaluated but not stored: put the engine back to what the journal says.
             do {

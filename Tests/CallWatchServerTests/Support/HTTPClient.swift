@@ -82,6 +82,22 @@ struct RawResponse: Sendable {
         self.body = body
     }
 
+    /// The first complete response in `text` and what follows it; nil while incomplete.
+    static func first(of text: String) -> (RawResponse, String)? {
+        guard let end = text.range(of: "\r\n\r\n") else { return nil }
+        let length =
+            text[..<end.lowerBound].components(separatedBy: "\r\n")
+            .first { $0.lowercased().hasPrefix("content-length:") }
+            .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+        let body = text[end.upperBound...].utf8
+        guard body.count >= length,
+            let response = RawResponse(
+                String(text[..<end.upperBound]) + String(decoding: body.prefix(length), as: UTF8.self)
+            )
+        else { return nil }
+        return (response, String(decoding: body.dropFirst(length), as: UTF8.self))
+    }
+
     var json: [String: Any]? {
         (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]
     }
@@ -112,6 +128,47 @@ enum RawHTTP {
                 // The server may reset the connection after answering; what arrived is what counts.
             }
             return RawResponse(received)
+        }
+    }
+
+    /// Sends `request` (which may hold several pipelined requests) on a new connection and reads until `count`
+    /// responses have arrived or the server closes the connection. Returns the responses in the order they came
+    /// and whether the server had closed the connection by then (or closed it within a second after).
+    static func exchange(
+        port: Int,
+        _ request: String,
+        responses count: Int
+    ) async throws -> (
+        responses: [RawResponse], closed: Bool
+    ) {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: request))
+            var received = ""
+            var responses: [RawResponse] = []
+            var iterator = inbound.makeAsyncIterator()
+            do {
+                while responses.count < count, let chunk = try await iterator.next() {
+                    received += String(buffer: chunk)
+                    while let (response, rest) = RawResponse.first(of: received) {
+                        responses.append(response)
+                        received = rest
+                    }
+                }
+                if responses.count < count { return (responses, true) }
+                // Did the server close after the last one? Give it a second.
+                let underlying = channel.channel
+                for _ in 0..<20 where underlying.isActive { try await Task.sleep(for: .milliseconds(50)) }
+                let closed = !underlying.isActive
+                return (responses, closed)
+            } catch {
+                return (responses, true)
+            }
         }
     }
 

@@ -1,0 +1,142 @@
+import CallWatch
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+
+/// Hummingbird's HTTP/1 child channel with one handler added: `POST {server.path}` is answered by `IngestHandler`
+/// on the connection's event loop, every other request goes on to the router. A profile of the router path put
+/// ~35 % of the daemon's CPU in per-request tasks and the async channel's hand-offs for a route whose own work
+/// (parse and hand to the journal) is ~6 %; the event loop now does that work and hands the event to the journal's
+/// writer directly. NIO's pipelining assistance keeps one request at a time per connection, whichever handler
+/// answers it, so responses stay in request order.
+struct IngestHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
+    typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+
+    let responder: HTTPChannelHandler.Responder
+    let endpoint: IngestEndpoint
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            var limits = NIOHTTPDecoderLimitConfiguration()  // Hummingbird's defaults
+            limits.maxHeaderFieldSize = 80 * 1024
+            limits.maxHeaderListSize = 80 * 1024
+            limits.maxHeaderFieldCount = 1000
+            let pipeline = channel.pipeline.syncOperations
+            try pipeline.configureHTTPServerPipeline(
+                withPipeliningAssistance: true,
+                withErrorHandling: false,  // Hummingbird answers parse errors (400) after the async channel
+                withOutboundHeaderValidation: false,  // HTTPTypes validate fields already
+                withEncoderConfiguration: .init(),
+                withDecoderLimitConfiguration: limits
+            )
+            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
+            try pipeline.addHandler(IngestHandler(endpoint: endpoint))
+            return try NIOAsyncChannel(
+                wrappingChannelSynchronously: channel,
+                configuration: .init(isOutboundHalfClosureEnabled: true)
+            )
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await handleHTTP(asyncChannel: value, logger: logger)
+    }
+}
+
+/// One connection's ingest requests: collects the body, answers refusals at once, and answers an admitted event
+/// when the journal's writer has committed its batch. Anything else passes through untouched.
+final class IngestHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundOut = HTTPResponsePart
+
+    private enum State {
+        case idle
+        case forwarding
+        case collecting(head: HTTPRequest, guard: RequestGuard, body: ByteBuffer?, oversize: Bool)
+    }
+
+    private let endpoint: IngestEndpoint
+    private var state = State.idle
+
+    init(endpoint: IngestEndpoint) {
+        self.endpoint = endpoint
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        switch (part, state) {
+        case (.head(let head), _):
+            if head.method == .post, endpoint.serves(head.path) {
+                state = .collecting(head: head, guard: endpoint.requestGuard, body: nil, oversize: false)
+            } else {
+                state = .forwarding
+                context.fireChannelRead(data)
+            }
+        case (.body(var chunk), .collecting(let head, let requestGuard, var body, var oversize)):
+            state = .idle  // `body` the only reference while it grows
+            if oversize || (body?.readableBytes ?? 0) + chunk.readableBytes > requestGuard.maxBody {
+                oversize = true
+                body = nil
+            } else if body == nil {
+                body = chunk
+            } else {
+                body!.writeBuffer(&chunk)
+            }
+            state = .collecting(head: head, guard: requestGuard, body: body, oversize: oversize)
+        case (.end, .collecting(let head, let requestGuard, let body, let oversize)):
+            state = .idle
+            let admission = endpoint.admit(
+                head,
+                body: body ?? ByteBuffer(),
+                oversize: oversize,
+                requestGuard: requestGuard,
+                remoteAddress: context.channel.remoteAddress
+            )
+            answer(admission, keepAlive: !Self.asksToClose(head), context: context)
+        case (.end, _):
+            state = .idle
+            context.fireChannelRead(data)
+        default:
+            context.fireChannelRead(data)
+        }
+    }
+
+    private func answer(_ admission: IngestEndpoint.Admission, keepAlive: Bool, context: ChannelHandlerContext) {
+        switch admission {
+        case .refused(let answer):
+            write(answer, keepAlive: keepAlive, context: context)
+        case .admitted(let event, let bytes):
+            let promise = context.eventLoop.makePromise(of: Pipeline.IngestOutcome.self)
+            endpoint.pipeline.submit(event, body: bytes) { promise.completeWith($0) }
+            promise.futureResult.assumeIsolated().whenComplete { result in
+                self.write(IngestEndpoint.Answer(result), keepAlive: keepAlive, context: context)
+            }
+        }
+    }
+
+    private func write(_ answer: IngestEndpoint.Answer, keepAlive: Bool, context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(.head(answer.head)), promise: nil)
+        context.write(wrapOutboundOut(.body(answer.body)), promise: nil)
+        if keepAlive {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        } else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    /// `Connection: close`: this is the client's last request on the connection.
+    static func asksToClose(_ head: HTTPRequest) -> Bool {
+        guard let value = head.headerFields[.connection] else { return false }
+        return value.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).lowercased() == "close" }
+    }
+}
