@@ -98,7 +98,7 @@ public func buildApplication(
             PipelineService(pipeline: pipeline),
             ConfigWatcher(reloader: reloader, interval: configuration.watchInterval),
             PrunerService(pipeline: pipeline, logger: logger, interval: .seconds(60)),
-            CheckpointService(store: store, logger: logger, interval: .milliseconds(300)),
+            CheckpointService(store: store, logger: logger),
         ],
         onServerRunning: onServerRunning,
         logger: logger

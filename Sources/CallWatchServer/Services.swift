@@ -57,25 +57,35 @@ struct PrunerService: Service {
     }
 }
 
-/// Checkpoints the store's WAL from a connection of its own, so no request's commit waits for one.
+/// Checkpoints the store's WAL from a connection of its own, so no request's commit waits for a whole one. Often
+/// while events arrive (each pass small, so the writer's final share when the WAL starts over stays ~1–2 ms: measured
+/// p99 3.3–3.4 ms at 25 ms against 7.7–8.0 ms at 300 ms), backing off to four times a second while nothing is committed (no more, or the first second of a burst grows the
+/// WAL by what it brings: 80 MB seen).
 struct CheckpointService: Service {
     let store: SQLiteStore
     let logger: Logger
-    let interval: Duration
+    var busyInterval: Duration = .milliseconds(25)
+    var idleInterval: Duration = .milliseconds(250)
 
     func run() async throws {
         try store.checkpointInBackground()
         var failing = false  // log a failure once, not every interval
+        var lastFrames = -1
+        var interval = busyInterval
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                try await store.checkpoint()
+                let frames = try await store.checkpoint()?.walFrames ?? 0
+                interval = frames == lastFrames ? min(interval * 2, idleInterval) : busyInterval
+                lastFrames = frames
                 if failing { logger.info("WAL checkpoints work again") }
                 failing = false
             } catch {
                 if !failing { logger.warning("WAL checkpoint failed; retrying", metadata: ["error": "\(error)"]) }
                 failing = true
+                interval = idleInterval
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            let pause = interval
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
         }
     }
 }
