@@ -50,8 +50,8 @@ struct IngestHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     }
 }
 
-/// One connection's ingest requests: collects the body, answers refusals at once, and answers an admitted event
-/// when the journal's writer has committed its batch. Anything else passes through untouched.
+/// One connection's ingest requests: refuses on the head alone when it can (before reading the body), collects the
+/// body, and answers an admitted event when the journal's writer has committed its batch. Anything else passes through untouched.
 final class IngestHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -60,6 +60,7 @@ final class IngestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private enum State {
         case idle
         case forwarding
+        case discarding  // the rest of a request already refused
         case collecting(head: HTTPRequest, guard: RequestGuard, body: ByteBuffer?, oversize: Bool)
     }
 
@@ -75,7 +76,14 @@ final class IngestHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch (part, state) {
         case (.head(let head), _):
             if head.method == .post, endpoint.serves(head.path) {
-                state = .collecting(head: head, guard: endpoint.requestGuard, body: nil, oversize: false)
+                let requestGuard = endpoint.requestGuard
+                let remoteAddress = context.channel.remoteAddress
+                if let refusal = endpoint.refusal(head, requestGuard: requestGuard, remoteAddress: remoteAddress) {
+                    state = .discarding
+                    write(refusal, keepAlive: !Self.asksToClose(head), context: context)
+                } else {
+                    state = .collecting(head: head, guard: requestGuard, body: nil, oversize: false)
+                }
             } else {
                 state = .forwarding
                 context.fireChannelRead(data)
@@ -93,14 +101,12 @@ final class IngestHandler: ChannelInboundHandler, RemovableChannelHandler {
             state = .collecting(head: head, guard: requestGuard, body: body, oversize: oversize)
         case (.end, .collecting(let head, let requestGuard, let body, let oversize)):
             state = .idle
-            let admission = endpoint.admit(
-                head,
-                body: body ?? ByteBuffer(),
-                oversize: oversize,
-                requestGuard: requestGuard,
-                remoteAddress: context.channel.remoteAddress
-            )
+            let admission = endpoint.admit(body ?? ByteBuffer(), oversize: oversize, requestGuard: requestGuard)
             answer(admission, keepAlive: !Self.asksToClose(head), context: context)
+        case (.body, .discarding):
+            break
+        case (.end, .discarding):
+            state = .idle
         case (.end, _):
             state = .idle
             context.fireChannelRead(data)

@@ -159,42 +159,54 @@ struct IngestEndpoint: Sendable {
         return target.elementsEqual(path.utf8)
     }
 
-    func admit(
-        _ head: HTTPRequest,
-        body: ByteBuffer,
-        oversize: Bool,
-        requestGuard: RequestGuard,
-        remoteAddress: SocketAddress?
-    ) -> Admission {
-        let admission = check(head, body: body, oversize: oversize, requestGuard, remoteAddress)
-        if case .refused = admission { pipeline.countRejected() }
-        return admission
+    /// What the head alone refuses, answered before any of the body is read: 403/401, then 415, then 413 by
+    /// `Content-Length`.
+    func refusal(_ head: HTTPRequest, requestGuard: RequestGuard, remoteAddress: SocketAddress?) -> Answer? {
+        let answer = headRefusal(head, requestGuard, remoteAddress)
+        if answer != nil { pipeline.countRejected() }
+        return answer
     }
 
-    private func check(
-        _ head: HTTPRequest,
-        body: ByteBuffer,
-        oversize: Bool,
-        _ requestGuard: RequestGuard,
-        _ remoteAddress: SocketAddress?
-    ) -> Admission {
-        let verdict = requestGuard.check(head.headerFields, remoteAddress: remoteAddress)
-        if let refusal = Answer(refusing: verdict, requestGuard) { return .refused(refusal) }
-        // The first value of each header: `headerFields[name]` joins repeated ones into a new String.
-        let headers = head.headerFields
-        if let type = headers.first(where: { $0.name == .contentType })?.value, !Self.isJSON(type) {
-            return .refused(.error(.unsupportedMediaType, "send application/json"))
-        }
+    /// The event in a body whose head passed `refusal`; 413 when the body outgrew `max_body` (chunked), 400 when
+    /// it is not an event.
+    func admit(_ body: ByteBuffer, oversize: Bool, requestGuard: RequestGuard) -> Admission {
         if oversize {
-            return .refused(.error(.contentTooLarge, "body over \(requestGuard.maxBody) bytes"))
+            pipeline.countRejected()
+            return .refused(Self.tooLarge(requestGuard))
         }
         let decoded = body.withUnsafeReadableBytes { bytes in
             Result { () throws(CallEvent.DecodingError) in try CallEvent.decode(bytes) }
         }
         switch decoded {
         case .success(let event): return .admitted(event, Data(body.readableBytesView))
-        case .failure(let error): return .refused(.error(.badRequest, error.description))
+        case .failure(let error):
+            pipeline.countRejected()
+            return .refused(.error(.badRequest, error.description))
         }
+    }
+
+    private func headRefusal(
+        _ head: HTTPRequest,
+        _ requestGuard: RequestGuard,
+        _ remoteAddress: SocketAddress?
+    ) -> Answer? {
+        let verdict = requestGuard.check(head.headerFields, remoteAddress: remoteAddress)
+        if let refusal = Answer(refusing: verdict, requestGuard) { return refusal }
+        // The first value of each header: `headerFields[name]` joins repeated ones into a new String.
+        let headers = head.headerFields
+        if let type = headers.first(where: { $0.name == .contentType })?.value, !Self.isJSON(type) {
+            return .error(.unsupportedMediaType, "send application/json")
+        }
+        if let length = headers.first(where: { $0.name == .contentLength }).flatMap({ Int($0.value) }),
+            length > requestGuard.maxBody
+        {
+            return Self.tooLarge(requestGuard)
+        }
+        return nil
+    }
+
+    static func tooLarge(_ requestGuard: RequestGuard) -> Answer {
+        .error(.contentTooLarge, "body over \(requestGuard.maxBody) bytes")
     }
 
     /// `application/json`, `application/json; charset=utf-8`, `application/*+json`.

@@ -74,6 +74,31 @@ struct ConnectionTests {
         }
     }
 
+    @Test("a head that is refused is answered before its body is sent; the connection stays usable")
+    func refusedOnTheHeadAlone() async throws {
+        try await withServer(rules: Self.rules) { server in
+            // Declares 10 MB (max_body is 1 KiB) and sends none of it: the 413 must not wait for the body.
+            let head = "POST \(Fixture.ingestPath) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            let early = try await RawHTTP.exchange(
+                port: server.port,
+                head + "Content-Length: 10000000\r\n\r\n",
+                responses: 1,
+                timeout: .seconds(5)
+            )
+            #expect(early.responses.map(\.status) == [413])
+            #expect(early.responses.first?.json?["error"] as? String == "body over 1024 bytes")
+
+            // A refused request's body is read and dropped; the next request on the connection is answered.
+            let body = Fixture.event(id: "after-refusal")
+            let refusedThenGood =
+                head.replacingOccurrences(of: "application/json", with: "text/plain")
+                + "Content-Length: \(body.utf8.count)\r\n\r\n" + body + Self.post(body)
+            let (responses, _) = try await RawHTTP.exchange(port: server.port, refusedThenGood, responses: 2)
+            #expect(responses.map(\.status) == [415, 200])
+            #expect(try await server.storedIdentities() == ["after-refusal"])
+        }
+    }
+
     @Test("the ingest path with a query string or a trailing slash is the ingest path")
     func queryAndTrailingSlash() async throws {
         try await withServer(rules: Self.rules) { server in

@@ -133,20 +133,23 @@ enum RawHTTP {
 
     /// Sends `request` (which may hold several pipelined requests) on a new connection and reads until `count`
     /// responses have arrived or the server closes the connection. Returns the responses in the order they came
-    /// and whether the server had closed the connection by then (or closed it within a second after).
+    /// and whether the server had closed the connection by then (or closed it within a second after). Gives up
+    /// (closing the connection) after `timeout`.
     static func exchange(
         port: Int,
         _ request: String,
-        responses count: Int
-    ) async throws -> (
-        responses: [RawResponse], closed: Bool
-    ) {
+        responses count: Int,
+        timeout: TimeAmount = .seconds(10)
+    ) async throws -> (responses: [RawResponse], closed: Bool) {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
+        let underlying = channel.channel
+        let giveUp = underlying.eventLoop.scheduleTask(in: timeout) { underlying.close(promise: nil) }
+        defer { giveUp.cancel() }
         return try await channel.executeThenClose { inbound, outbound in
             try await outbound.write(ByteBuffer(string: request))
             var received = ""
@@ -162,7 +165,6 @@ enum RawHTTP {
                 }
                 if responses.count < count { return (responses, true) }
                 // Did the server close after the last one? Give it a second.
-                let underlying = channel.channel
                 for _ in 0..<20 where underlying.isActive { try await Task.sleep(for: .milliseconds(50)) }
                 let closed = !underlying.isActive
                 return (responses, closed)
