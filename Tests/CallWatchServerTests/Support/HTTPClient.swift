@@ -110,35 +110,18 @@ enum RawHTTP {
 
     /// Sends `request` on a new connection and reads the response; nil when the server closed without one.
     static func exchange(port: Int, _ request: String) async throws -> RawResponse? {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
-        return try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(ByteBuffer(string: request))
-            var received = ""
-            do {
-                for try await chunk in inbound {
-                    received += String(buffer: chunk)
-                    if let response = RawResponse(received) { return response }
-                }
-            } catch {
-                // The server may reset the connection after answering; what arrived is what counts.
-            }
-            return RawResponse(received)
-        }
+        try await exchange(port: port, request, responses: 1, waitForClose: false).responses.first
     }
 
     /// Sends `request` (which may hold several pipelined requests) on a new connection and reads until `count`
     /// responses have arrived or the server closes the connection. Returns the responses in the order they came
-    /// and whether the server had closed the connection by then (or closed it within a second after). Gives up
-    /// (closing the connection) after `timeout`.
+    /// and whether the server had closed the connection by then (with `waitForClose`, or closed it within a second
+    /// after). Gives up (closing the connection) after `timeout`.
     static func exchange(
         port: Int,
         _ request: String,
         responses count: Int,
+        waitForClose: Bool = true,
         timeout: TimeAmount = .seconds(10)
     ) async throws -> (responses: [RawResponse], closed: Bool) {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -165,7 +148,9 @@ enum RawHTTP {
                 }
                 if responses.count < count { return (responses, true) }
                 // Did the server close after the last one? Give it a second.
-                for _ in 0..<20 where underlying.isActive { try await Task.sleep(for: .milliseconds(50)) }
+                for _ in 0..<(waitForClose ? 20 : 0) where underlying.isActive {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
                 let closed = !underlying.isActive
                 return (responses, closed)
             } catch {
