@@ -108,8 +108,8 @@ public final class SQLiteStore: EventStore {
         try await pool.writeWithoutTransaction { db in
             // Under steady load the background checkpoint never catches up with the last commit, and SQLite only
             // starts the WAL over when every frame is in the database: the WAL would grow without end. Here, with
-            // no commit in flight, the frames written since the last background checkpoint are copied (a few
-            // hundred), and the transaction below starts the WAL from the beginning.
+            // no commit in flight, the frames written since the checkpointer's last pass are copied (it passes
+            // again until those are under 64), and the transaction below starts the WAL from the beginning.
             if rewindWanted.exchange(false, ordering: .relaxed) { _ = try db.checkpoint(.passive) }
             var inserted: [Bool] = []
             try db.inTransaction {
