@@ -51,7 +51,8 @@ struct IngestHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
 }
 
 /// One connection's ingest requests: refuses on the head alone when it can (before reading the body), collects the
-/// body, and answers an admitted event when the journal's writer has committed its batch. Anything else passes through untouched.
+/// body, and answers an admitted event when the journal's writer has committed its batch. Anything else passes
+/// through untouched.
 final class IngestHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
