@@ -151,3 +151,59 @@ apt_install() {
 }
 have() { command -v "$1" >/dev/null 2>&1; }
 
+# ---------------------------------------------------------------- servers and figures
+# Sets PORT to a free TCP port on 127.0.0.1 below the ephemeral range, never
+# one already handed out in this run (every server start gets its own port).
+# Sets a global rather than printing, so that USED_PORTS survives.
+USED_PORTS=" "
+PORT=""
+# shellcheck disable=SC2034 # PORT is read by the scripts that source this
+free_port() {
+  local p i
+  for ((i = 0; i < 500; i++)); do
+    p=$((20000 + RANDOM % 12000))
+    [[ $USED_PORTS == *" $p "* ]] && continue
+    # A refused connection means nothing listens there.
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      USED_PORTS+="$p "
+      PORT=$p
+      return 0
+    fi
+  done
+  die "found no free port on 127.0.0.1"
+}
+
+log_tail() {
+  [[ -f $1 ]] && tail -n 15 -- "$1" | sed 's/^/    | /' >&2
+  return 0
+}
+
+# Waits until URL answers 200 while SERVER_PID ($SERVER_NAME) lives, up to READY_TIMEOUT seconds.
+wait_ready() { # URL LOGFILE
+  local url=$1 log=$2 code deadline
+  deadline=$((SECONDS + READY_TIMEOUT))
+  while :; do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      warn "$SERVER_NAME exited before it was ready; its log:"
+      log_tail "$log"
+      die "$SERVER_NAME did not start"
+    fi
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" 2>/dev/null) || true
+    [[ $code == 200 ]] && return 0
+    if ((SECONDS >= deadline)); then
+      warn "$SERVER_NAME not ready after ${READY_TIMEOUT}s (GET $url: ${code:-none}); its log:"
+      log_tail "$log"
+      die "$SERVER_NAME did not become ready"
+    fi
+    sleep 0.1
+  done
+}
+
+# Median of a space-separated list of numbers.
+median() {
+  # shellcheck disable=SC2086 # word splitting of the list is intended
+  printf '%s\n' $1 | sort -g | awk '
+    { a[NR] = $1 }
+    END { if (NR == 0) exit 1; if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }

@@ -94,25 +94,6 @@ ensure_packages() {
 }
 
 # ---------------------------------------------------------------- helpers
-# Sets PORT to a free TCP port on 127.0.0.1 below the ephemeral range, never
-# one already handed out in this run (every server start gets its own port).
-# Sets a global rather than printing, so that USED_PORTS survives.
-USED_PORTS=" "
-PORT=""
-free_port() {
-  local p i
-  for ((i = 0; i < 500; i++)); do
-    p=$((20000 + RANDOM % 12000))
-    [[ $USED_PORTS == *" $p "* ]] && continue
-    # A refused connection means nothing listens there.
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      USED_PORTS+="$p "
-      PORT=$p
-      return 0
-    fi
-  done
-  die "found no free port on 127.0.0.1"
-}
 
 # server.path from the rules file (block or flow style); empty if absent.
 rules_server_path() {
@@ -147,30 +128,7 @@ next_nonce() {
   printf -v NONCE '%08x' $((($(date +%s) * 256 + NONCE_SEQ) % 4294967296))
 }
 
-log_tail() {
-  [[ -f $1 ]] && tail -n 15 -- "$1" | sed 's/^/    | /' >&2
-  return 0
-}
 
-wait_ready() { # URL LOGFILE
-  local url=$1 log=$2 code deadline
-  deadline=$((SECONDS + READY_TIMEOUT))
-  while :; do
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-      warn "$SERVER_NAME exited before it was ready; its log:"
-      log_tail "$log"
-      die "$SERVER_NAME did not start"
-    fi
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" 2>/dev/null) || true
-    [[ $code == 200 ]] && return 0
-    if ((SECONDS >= deadline)); then
-      warn "$SERVER_NAME not ready after ${READY_TIMEOUT}s (GET $url: ${code:-none}); its log:"
-      log_tail "$log"
-      die "$SERVER_NAME did not become ready"
-    fi
-    sleep 0.1
-  done
-}
 
 # ---------------------------------------------------------------- servers
 # Each start_* sets SERVER_PID, SERVER_NAME and URL (the URL wrk posts to).
@@ -358,12 +316,6 @@ measure() {
   fi
 }
 
-median() {
-  # shellcheck disable=SC2086 # word splitting of the list is intended
-  printf '%s\n' $1 | sort -g | awk '
-    { a[NR] = $1 }
-    END { if (NR == 0) exit 1; if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
 
 # ---------------------------------------------------------------- main
 ensure_packages
@@ -403,7 +355,6 @@ for t in "${SELECTED[@]}"; do
   M_P50[$t]=$(median "${R_P50[$t]}")
   M_P99[$t]=$(median "${R_P99[$t]}")
 done
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 say ""
 say "medians of $ROUNDS round(s), ${DURATION}s each:"
