@@ -1,53 +1,47 @@
-import Synchronization
+import Foundation
 
-/// Many producers, one consumer that takes everything waiting at once: what makes group commit work.
-final class BatchQueue<Item: Sendable>: Sendable {
-    private struct State {
-        var items: [Item] = []
-        var waiter: CheckedContinuation<[Item]?, Never>?
-        var finished = false
-    }
-
-    private let state = Mutex(State())
+/// Many producers, one consumer thread that takes everything waiting at once: what makes group commit work.
+/// The consumer blocks in `next()`, so it belongs on a thread of its own (the pipeline's writer), never on Swift's
+/// cooperative pool.
+final class BatchQueue<Item: Sendable>: @unchecked Sendable {
+    // Guarded by `condition`.
+    private var items: [Item] = []
+    private var finished = false
+    private var consumerWaiting = false
+    private let condition = NSCondition()
 
     /// False once the queue is finished.
     @discardableResult
     func append(_ item: Item) -> Bool {
-        let (accepted, waiter) = state.withLock { state -> (Bool, CheckedContinuation<[Item]?, Never>?) in
-            guard !state.finished else { return (false, nil) }
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return (true, waiter)
-            }
-            state.items.append(item)
-            return (true, nil)
-        }
-        waiter?.resume(returning: [item])
-        return accepted
+        condition.lock()
+        defer { condition.unlock() }
+        guard !finished else { return false }
+        items.append(item)
+        if consumerWaiting { condition.signal() }
+        return true
     }
 
-    /// Everything waiting, or (if nothing is) the next item to arrive; nil once finished and drained.
-    func next() async -> [Item]? {
-        await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> [Item]?? in
-                if !state.items.isEmpty {
-                    defer { state.items.removeAll(keepingCapacity: true) }
-                    return .some(state.items)
-                }
-                if state.finished { return .some(nil) }
-                state.waiter = continuation
-                return .none
-            }
-            if let ready { continuation.resume(returning: ready) }
+    /// Everything waiting, or (if nothing is) the next item to arrive, blocking until it does; nil once finished
+    /// and drained.
+    func next() -> [Item]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.isEmpty && !finished {
+            consumerWaiting = true
+            condition.wait()
+            consumerWaiting = false
         }
+        guard !items.isEmpty else { return nil }
+        var batch: [Item] = []
+        batch.reserveCapacity(items.count)
+        swap(&batch, &items)
+        return batch
     }
 
     func finish() {
-        let waiter = state.withLock { state -> CheckedContinuation<[Item]?, Never>? in
-            state.finished = true
-            defer { state.waiter = nil }
-            return state.items.isEmpty ? state.waiter : nil
-        }
-        waiter?.resume(returning: nil)
+        condition.lock()
+        defer { condition.unlock() }
+        finished = true
+        condition.signal()
     }
 }

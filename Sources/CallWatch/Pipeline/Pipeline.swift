@@ -73,10 +73,15 @@ public final class Pipeline: Sendable {
         metrics.withLock { $0.rejected.increment() }
     }
 
-    /// The writer loop. Returns after `finish()` once every queued event is committed.
+    /// The writer loop, on a thread of its own: it blocks on the queue and on the store, so no request's commit
+    /// waits for a turn on Swift's cooperative pool. Returns after `finish()` once every queued event is committed.
     public func run() async {
-        while let batch = await queue.next() {
-            await commit(batch)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread { [self] in
+                Thread.current.name = "cw-writer"
+                while let batch = queue.next() { commit(batch) }
+                continuation.resume()
+            }
         }
     }
 
@@ -85,10 +90,10 @@ public final class Pipeline: Sendable {
         queue.finish()
     }
 
-    func commit(_ batch: [Submission]) async {
-        let fired = Mutex<[(AlertRecord, [ActionSpec])]>([])
+    func commit(_ batch: [Submission]) {
+        var fired: [(AlertRecord, [ActionSpec])] = []
         do {
-            let results = try await store.append(batch.map(\.entry)) { [self] fresh in
+            let results = try store.append(batch.map(\.entry)) { [self] fresh in
                 var records: [AlertRecord] = []
                 self.engine.withLock { engine in
                     self.metrics.withLock { metrics in
@@ -107,7 +112,7 @@ public final class Pipeline: Sendable {
                                 let actions = engine.ruleSet.rules[index].actions
                                 let record = AlertRecord(alert: alert, actionKinds: actions.map(\.kind))
                                 records.append(record)
-                                fired.withLock { $0.append((record, actions)) }
+                                fired.append((record, actions))
                             }
                         }
                     }
@@ -125,15 +130,21 @@ public final class Pipeline: Sendable {
             for submission in batch {
                 submission.completion(.failure(IngestError.storeFailed("\(error)")))
             }
-            // The batch was evaluated but not stored: put the engine back to what the journal says.
-            do {
-                _ = try await rebuildState()
-            } catch {
-                logger.error("cannot rebuild state from the journal", metadata: ["error": "\(error)"])
+            // The batch was evaluated but not stored: put the engine back to what the journal says before the next
+            // batch is evaluated (the writer thread may block: it is not one of the pool's).
+            let rebuilt = DispatchSemaphore(value: 0)
+            Task { [self] in
+                do {
+                    _ = try await rebuildState()
+                } catch {
+                    logger.error("cannot rebuild state from the journal", metadata: ["error": "\(error)"])
+                }
+                rebuilt.signal()
             }
+            rebuilt.wait()
             return
         }
-        for (record, actions) in fired.withLock({ $0 }) {
+        for (record, actions) in fired {
             adjustPending(by: actions.count)
             dispatcher.submit(record.alert, actions: actions)
         }

@@ -60,11 +60,12 @@ public struct AlertSummary: Sendable {
 public protocol EventStore: Sendable {
     /// In one transaction: insert each entry unless its identity is already journaled, pass the new ones (in
     /// order) to `evaluate`, and record the alerts it returns with their pending actions. Returns, per entry,
-    /// whether it was new.
+    /// whether it was new. Called by the pipeline's writer thread, one batch at a time, and expected to block until
+    /// the transaction is durable (it is the one call on the request path: no hop to another executor).
     func append(
         _ entries: [JournalEntry],
-        evaluate: @Sendable ([JournalEntry]) -> [AlertRecord]
-    ) async throws -> [Bool]
+        evaluate: ([JournalEntry]) -> [AlertRecord]
+    ) throws -> [Bool]
 
     /// Records progress of an action: done (`status` success/failure/timeout) or a retry scheduled at `notBefore`.
     func updateAction(

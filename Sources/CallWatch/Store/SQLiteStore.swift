@@ -103,9 +103,9 @@ public final class SQLiteStore: EventStore {
 
     public func append(
         _ entries: [JournalEntry],
-        evaluate: @Sendable ([JournalEntry]) -> [AlertRecord]
-    ) async throws -> [Bool] {
-        try await pool.writeWithoutTransaction { db in
+        evaluate: ([JournalEntry]) -> [AlertRecord]
+    ) throws -> [Bool] {
+        try pool.writeWithoutTransaction { db in
             // Under steady load the background checkpoint never catches up with the last commit, and SQLite only
             // starts the WAL over when every frame is in the database: the WAL would grow without end. Here, with
             // no commit in flight, the frames written since the checkpointer's last pass are copied (it passes
@@ -123,7 +123,7 @@ public final class SQLiteStore: EventStore {
     private func insertEvents(
         _ entries: [JournalEntry],
         _ db: Database,
-        _ evaluate: @Sendable ([JournalEntry]) -> [AlertRecord]
+        _ evaluate: ([JournalEntry]) -> [AlertRecord]
     ) throws -> [Bool] {
         let insert = try db.cachedStatement(
             sql: "INSERT OR IGNORE INTO events (identity, received_at, body) VALUES (?, ?, ?)"

@@ -17,7 +17,7 @@ import Testing
             let evaluated = StoreFixture.Box<[String]>([])
             do {
                 let store = try SQLiteStore(path: path)
-                let results = try await store.append(
+                let results = try store.append(
                     [StoreFixture.entry("a", at: received), StoreFixture.entry("b"), StoreFixture.entry("a")]
                 ) { fresh in
                     evaluated.update { $0 += fresh.map(\.identity) }
@@ -27,14 +27,14 @@ import Testing
                 #expect(evaluated.value == ["a", "b"])
             }
             let reopened = try SQLiteStore(path: path)
-            let results = try await reopened.append([StoreFixture.entry("b"), StoreFixture.entry("c")]) { fresh in
+            let results = try reopened.append([StoreFixture.entry("b"), StoreFixture.entry("c")]) { fresh in
                 evaluated.update { $0 += fresh.map(\.identity) }
                 return []
             }
             #expect(results == [false, true])
             #expect(evaluated.value == ["a", "b", "c"])
 
-            let allDuplicates = try await reopened.append([StoreFixture.entry("a")]) { _ in
+            let allDuplicates = try reopened.append([StoreFixture.entry("a")]) { _ in
                 Issue.record("evaluate ran for a batch of duplicates only")
                 return []
             }
@@ -73,7 +73,7 @@ import Testing
             // ~2,000 pages of journal: past the 1,000 at which the writer would have checkpointed by itself.
             for batch in 0..<100 {
                 let entries = (0..<20).map { StoreFixture.entry("e\(batch)-\($0)", bodySize: 4000) }
-                _ = try await store.append(entries) { _ in [] }
+                _ = try store.append(entries) { _ in [] }
             }
             let (walFrames, checkpointed) = try #require(try await store.checkpoint())
             #expect(walFrames > 1_000)
@@ -94,7 +94,7 @@ import Testing
             // after 8 s of load). Here it runs inside each commit's transaction, every time.
             for batch in 0..<150 {
                 let entries = (0..<10).map { StoreFixture.entry("s\(batch)-\($0)", bodySize: 2000) }
-                _ = try await store.append(entries) { _ in
+                _ = try store.append(entries) { _ in
                     _ = try? checkpointer.writeWithoutTransaction { db in try store.passiveCheckpoint(db) }
                     return []
                 }
@@ -117,7 +117,7 @@ import Testing
             let alert = try StoreFixture.alert(id: "alert-1", completedBy: "e3")
             do {
                 let store = try SQLiteStore(path: path)
-                _ = try await store.append([
+                _ = try store.append([
                     StoreFixture.entry("e1"), StoreFixture.entry("e2"), StoreFixture.entry("e3"),
                 ]) {
                     fresh in
@@ -144,7 +144,7 @@ import Testing
         try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
             let store = try SQLiteStore(path: directory + "/cw.db")
             let alert = try StoreFixture.alert(id: "alert-1", completedBy: "e1")
-            _ = try await store.append([StoreFixture.entry("e1")]) { _ in
+            _ = try store.append([StoreFixture.entry("e1")]) { _ in
                 [AlertRecord(alert: alert, actionKinds: ["http", "exec"])]
             }
             let retryAt = Date().addingTimeInterval(30)
@@ -197,7 +197,7 @@ import Testing
             let oldEvents = (0..<12_000).map { StoreFixture.entry("old-\($0)", at: old) }
             let done = try StoreFixture.alert(id: "old-done", completedBy: "old-0", firedAt: old)
             let owing = try StoreFixture.alert(id: "old-owing", completedBy: "old-1", firedAt: old)
-            _ = try await store.append(oldEvents) { _ in
+            _ = try store.append(oldEvents) { _ in
                 [AlertRecord(alert: done, actionKinds: ["log"]), AlertRecord(alert: owing, actionKinds: ["http"])]
             }
             try await store.updateAction(
@@ -209,7 +209,7 @@ import Testing
                 notBefore: nil
             )
             let recent = try StoreFixture.alert(id: "recent", completedBy: "new-0")
-            _ = try await store.append([StoreFixture.entry("new-0"), StoreFixture.entry("new-1")]) { _ in
+            _ = try store.append([StoreFixture.entry("new-0"), StoreFixture.entry("new-1")]) { _ in
                 [AlertRecord(alert: recent, actionKinds: ["log"])]
             }
 
@@ -247,7 +247,7 @@ import Testing
             let path = directory + "/cw.db"
             do {
                 let store = try SQLiteStore(path: path)
-                _ = try await store.append((0..<3000).map { StoreFixture.entry("e\($0)") }) { _ in [] }
+                _ = try store.append((0..<3000).map { StoreFixture.entry("e\($0)") }) { _ in [] }
                 _ = try await store.pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
             }
             let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
