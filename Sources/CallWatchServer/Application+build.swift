@@ -84,10 +84,6 @@ public func buildApplication(
             metadata: ["listen": "\(server.listen)"]
         )
     }
-    logger.info(
-        "callwatch serving",
-        metadata: ["listen": "\(server.listen)", "path": "\(server.path)", "rules": "\(ruleSet.rules.count)"]
-    )
     let endpoint = IngestEndpoint(pipeline: pipeline, reloader: reloader, path: ruleSet.server.path)
     return Application(
         router: router,
@@ -100,9 +96,27 @@ public func buildApplication(
             PrunerService(pipeline: pipeline, logger: logger, interval: .seconds(60)),
             CheckpointService(store: store, logger: logger),
         ],
-        onServerRunning: onServerRunning,
+        onServerRunning: { [logger, rules = ruleSet.rules.count] channel in
+            // Said once the listener is bound, not before: a port already taken ends `serve` instead.
+            let listen = channel.localAddress.map { "\($0.ipAddress ?? server.host):\($0.port ?? server.port)" }
+            logger.info(
+                "callwatch serving",
+                metadata: [
+                    "listen": "\(listen ?? server.listen)", "path": "\(server.path)",
+                    "rules": "\(rules)",
+                ]
+            )
+            await onServerRunning(channel)
+        },
         logger: logger
     )
+}
+
+/// Why the listener could not start (the port is taken, the address is not this host's), or nil when `error` is
+/// something else: what `serve` tells the operator before it exits 1.
+public func listenFailure(_ error: any Error) -> String? {
+    guard let error = error as? IOError else { return nil }
+    return String(cString: strerror(error.errnoCode))
 }
 
 func isLoopback(_ host: String) -> Bool {

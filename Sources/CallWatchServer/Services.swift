@@ -3,14 +3,19 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// The journal writer: runs until graceful shutdown, then drains what the server already accepted.
+/// The journal writer: runs until graceful shutdown, then drains what the server already accepted. Cancelled (the
+/// group does that when another service fails, the listener's bind for one), it drains and returns too.
 struct PipelineService: Service {
     let pipeline: Pipeline
 
     func run() async throws {
-        await withGracefulShutdownHandler {
-            await pipeline.run()
-        } onGracefulShutdown: {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await pipeline.run()
+            } onGracefulShutdown: {
+                pipeline.finish()
+            }
+        } onCancel: {
             pipeline.finish()
         }
     }

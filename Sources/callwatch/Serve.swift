@@ -38,7 +38,13 @@ struct Serve: AsyncParsableCommand {
         configuration.shutdownGrace = .seconds(shutdownGrace)
         do {
             let app = try await buildApplication(configuration)
-            try await app.runService()
+            do {
+                try await app.runService()
+            } catch {
+                guard let reason = listenFailure(error) else { throw error }
+                printError("callwatch: cannot listen on \(listen ?? "server.listen of \(options.path)"): \(reason)")
+                throw ExitCode.failure
+            }
         } catch let error as StartupError {
             printError("callwatch: \(error)")
             throw ExitCode.failure

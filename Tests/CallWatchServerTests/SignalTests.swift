@@ -22,16 +22,17 @@ struct Daemon {
     let scratch: Scratch
 
     /// Starts `callwatch serve` on 127.0.0.1 with an ephemeral port, logging JSON lines to `daemon.log`.
-    static func start(scratch: Scratch) throws -> Daemon {
+    static func start(scratch: Scratch, listen: String = "127.0.0.1:0", logFile: String = "daemon.log") throws -> Daemon
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = [
-            "serve", "-c", scratch.path("rules.yaml"), "--listen", "127.0.0.1:0", "--state", scratch.path("state.db"),
+            "serve", "-c", scratch.path("rules.yaml"), "--listen", listen, "--state", scratch.path("state.db"),
             "--log-format", "json", "--log-level", "info",
         ]
         process.currentDirectoryURL = URL(fileURLWithPath: scratch.directory)
-        _ = FileManager.default.createFile(atPath: scratch.path("daemon.log"), contents: nil)
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.path("daemon.log")))
+        _ = FileManager.default.createFile(atPath: scratch.path(logFile), contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.path(logFile)))
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
         try process.run()
@@ -138,5 +139,30 @@ struct SignalTests {
         #expect(status.1 == 0)
         let stored = try await RunningServer.storedIdentities(statePath: scratch.path("state.db"))
         #expect(stored == ["signal-1", "signal-2", "signal-3"])
+    }
+
+    @Test(
+        "a port already taken ends `serve` with exit status 1 and says why, rather than running without listening",
+        .enabled(if: Daemon.binaryExists, "needs .build/debug/callwatch (make test builds it first)")
+    )
+    func portTaken() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        try scratch.write("rules.yaml", Fixture.config(rules: Self.rule("e2e-port", destination: "+7003")))
+        let first = try Daemon.start(scratch: scratch)
+        defer { first.stop() }
+        let port = try #require(await first.port(), "no listening line in: \(scratch.read("daemon.log") ?? "")")
+
+        let secondScratch = try Scratch()
+        defer { secondScratch.remove() }
+        try secondScratch.write("rules.yaml", Fixture.config(rules: Self.rule("e2e-port", destination: "+7003")))
+        let second = try Daemon.start(scratch: secondScratch, listen: "127.0.0.1:\(port)")
+        defer { second.stop() }
+        let status = try #require(await second.exitStatus(), "still running 20 s after failing to bind")
+        #expect(status.0 == .exit)
+        #expect(status.1 == 1)
+        let output = secondScratch.read("daemon.log") ?? ""
+        #expect(output.contains("cannot listen on 127.0.0.1:\(port)"), "said: \(output)")
+        #expect(first.process.isRunning)
     }
 }
