@@ -109,6 +109,39 @@ import Testing
         }
     }
 
+    @Test func theWritersCheckpointAndTheBackgroundOneNeverCollide() async throws {
+        try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
+            let path = directory + "/cw.db"
+            // A small threshold: the writer finishes a checkpoint itself after nearly every background pass.
+            let store = try SQLiteStore(path: path, rewindFrames: 8)
+            try store.checkpointInBackground()
+            let failures = StoreFixture.Box<(count: Int, first: String?)>((0, nil))
+            let done = StoreFixture.Box(false)
+            async let checkpoints: Void = {
+                while !done.value {
+                    do {
+                        _ = try await store.checkpoint()
+                    } catch {
+                        failures.update { $0 = ($0.count + 1, $0.first ?? "\(error)") }
+                    }
+                    try? await Task.sleep(for: .milliseconds(1))
+                }
+            }()
+            for batch in 0..<400 {
+                let entries = (0..<5).map { StoreFixture.entry("c\(batch)-\($0)", bodySize: 3000) }
+                _ = try store.append(entries) { _ in [] }
+            }
+            done.update { $0 = true }
+            await checkpoints
+            // Two checkpoints at once: SQLite answers the second SQLITE_BUSY, which the service logged as a failure.
+            #expect(
+                failures.value.count == 0,
+                "\(failures.value.count) checkpoints failed: \(failures.value.first ?? "")"
+            )
+            #expect(try await store.entries(since: .distantPast).count == 2_000)
+        }
+    }
+
     // MARK: Outbox
 
     @Test func alertsAndTheirActionsAreCommittedWithTheEvents() async throws {
