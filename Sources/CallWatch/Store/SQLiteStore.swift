@@ -39,8 +39,6 @@ public final class SQLiteStore: EventStore {
         configuration.label = "callwatch.store"
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
-            // FULL: each commit is on disk before its 200 is sent; group commit keeps the cost shared.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
             // A burst can grow the WAL past what steady checkpoints need; give the space back when it starts over.
             try db.execute(sql: "PRAGMA journal_size_limit = \(32 << 20)")
         }
@@ -50,6 +48,10 @@ public final class SQLiteStore: EventStore {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
             pool = try DatabasePool(path: path, configuration: configuration)
+            // FULL: each commit is on disk before its 200 is sent (NORMAL survives a crash of the process, not a
+            // power loss); group commit keeps the cost shared. Set here, not in `prepareDatabase`: the pool sets
+            // NORMAL on its writer when it turns WAL on, after that has run.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
             try pool.read { db in
                 let check = try String.fetchOne(db, sql: "PRAGMA quick_check") ?? "unknown"

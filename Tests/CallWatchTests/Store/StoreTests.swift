@@ -64,6 +64,17 @@ import Testing
         }
     }
 
+    @Test func theWriterSyncsEveryCommit() async throws {
+        try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
+            let store = try SQLiteStore(path: directory + "/cw.db")
+            // 2 = FULL: the WAL is synced before a commit returns, so a 200 survives a power loss, not only a crash.
+            // GRDB's pool sets NORMAL (1) when it turns WAL on, after the configuration's own setup has run.
+            let writer = try store.pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous")
+            }
+            #expect(writer == 2)
+        }
+    }
+
     @Test func checkpointsMoveOffTheCommitPathAndCopyTheWholeWAL() async throws {
         try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
             let path = directory + "/cw.db"
