@@ -344,6 +344,37 @@ import Testing
         }
     }
 
+    @Test func aBatchThatFailsToCommitLeavesNoTraceInTheWindows() async throws {
+        try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
+            let path = directory + "/cw.db"
+            let failing = StoreFixture.Box<FailingStore?>(nil)
+            _ = try await StoreFixture.withPipeline(
+                try StoreFixture.windowRules(),
+                path: path,
+                store: { store in
+                    let wrapped = FailingStore(store)
+                    failing.update { $0 = wrapped }
+                    return wrapped
+                }
+            ) { pipeline in
+                try await StoreFixture.ingest(pipeline, "f1", destination: "+65009")
+                // Evaluated, then the commit fails: the request gets an error and the window must forget it.
+                failing.value?.failNext.update { $0 = true }
+                let bytes = StoreFixture.body("f2", destination: "+65009")
+                let event = try CallEvent.decode(String(decoding: bytes, as: UTF8.self))
+                await #expect(throws: Pipeline.IngestError.self) { try await pipeline.ingest(event, body: bytes) }
+                // With f2 forgotten, f3 is the second of three: no alert yet; f4 completes the window.
+                try await StoreFixture.ingest(pipeline, "f3", destination: "+65009")
+                #expect(try await pipeline.store.recentAlerts(limit: 10).isEmpty)
+                try await StoreFixture.ingest(pipeline, "f4", destination: "+65009")
+                let alerts = try await pipeline.store.recentAlerts(limit: 10)
+                #expect(alerts.map(\.id) == [Alert.makeID(rule: "burst", key: "+65009", eventIdentity: "f4")])
+            }
+            let journal = try await SQLiteStore(path: path).entries(since: .distantPast)
+            #expect(journal.map(\.identity) == ["f1", "f3", "f4"])
+        }
+    }
+
     @Test func recoveryDoesNotFireAgainAndKeepsTheWindowAfterAFire() async throws {
         try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
             let path = directory + "/cw.db"
@@ -466,6 +497,57 @@ import Testing
 }
 
 /// Temporary stores, journal entries, alerts and pipelines for `StoreTests`.
+/// The real store, with one fault a test can switch on: the next `append` evaluates its batch, then fails as a
+/// commit that could not be written would.
+private final class FailingStore: EventStore {
+    struct InjectedFailure: Error {}
+
+    let store: SQLiteStore
+    let failNext = StoreFixture.Box(false)
+
+    init(_ store: SQLiteStore) { self.store = store }
+
+    func append(_ entries: [JournalEntry], evaluate: ([JournalEntry]) -> [AlertRecord]) throws -> [Bool] {
+        var fail = false
+        failNext.update {
+            fail = $0
+            $0 = false
+        }
+        if fail {
+            _ = evaluate(entries)
+            throw InjectedFailure()
+        }
+        return try store.append(entries, evaluate: evaluate)
+    }
+
+    func updateAction(
+        alertID: String,
+        index: Int,
+        status: String,
+        attempts: Int,
+        reason: String?,
+        notBefore: Date?
+    ) async throws {
+        try await store.updateAction(
+            alertID: alertID,
+            index: index,
+            status: status,
+            attempts: attempts,
+            reason: reason,
+            notBefore: notBefore
+        )
+    }
+
+    func forEachEntry(since: Date, _ body: @Sendable (JournalEntry) -> Void) async throws -> Int {
+        try await store.forEachEntry(since: since, body)
+    }
+
+    func alertIDs(since: Date) async throws -> Set<String> { try await store.alertIDs(since: since) }
+    func pendingActions() async throws -> [OutboxEntry] { try await store.pendingActions() }
+    func recentAlerts(limit: Int) async throws -> [AlertSummary] { try await store.recentAlerts(limit: limit) }
+    func prune(before: Date) async throws -> Int { try await store.prune(before: before) }
+}
+
 private enum StoreFixture {
     final class Box<Value: Sendable>: Sendable {
         private let storage: Mutex<Value>
@@ -547,9 +629,10 @@ private enum StoreFixture {
         path: String,
         recover: Bool = false,
         runDispatcher: Bool = true,
+        store wrap: (SQLiteStore) -> any EventStore = { $0 },
         _ body: (Pipeline) async throws -> Void
     ) async throws -> Pipeline.RecoveryReport? {
-        let store = try SQLiteStore(path: path)
+        let store = wrap(try SQLiteStore(path: path))
         var configuration = ActionDispatcher.Configuration()
         configuration.backoffBase = .milliseconds(50)
         let dispatcher = ActionDispatcher(configuration: configuration, logger: quiet)
