@@ -66,6 +66,7 @@ let package = Package(
             dependencies: [
                 "CallWatch",
                 "CallWatchTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             resources: [.copy("Fixtures")]

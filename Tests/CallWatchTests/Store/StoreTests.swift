@@ -1,5 +1,6 @@
 import CallWatchTestSupport
 import Foundation
+import GRDB
 import Logging
 import Synchronization
 import Testing
@@ -61,6 +62,37 @@ import Testing
             }
             #expect(mode == "wal")
             #expect(version == String(SQLiteStore.schemaVersion))
+        }
+    }
+
+    @Test func aVersion1StoreIsMigratedKeepingItsJournalInOrder() async throws {
+        try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
+            let path = directory + "/cw.db"
+            do {
+                let v1 = try DatabaseQueue(path: path)
+                try SQLiteStore.migrator.migrate(v1, upTo: "v1")
+                try await v1.write { db in
+                    for (seq, id) in [(5, "m1"), (9, "m2"), (12, "m3")] {
+                        try db.execute(
+                            sql: "INSERT INTO events (seq, identity, received_at, body) VALUES (?, ?, ?, ?)",
+                            arguments: [seq, id, Date().timeIntervalSince1970, StoreFixture.body(id)]
+                        )
+                    }
+                }
+            }
+            let store = try SQLiteStore(path: path)
+            _ = try store.append([StoreFixture.entry("m4"), StoreFixture.entry("m1")]) { _ in [] }
+            let (version, schema, seqs) = try await store.pool.read { db in
+                (
+                    try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'schema_version'"),
+                    try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'events'") ?? "",
+                    try Int.fetchAll(db, sql: "SELECT seq FROM events ORDER BY seq")
+                )
+            }
+            #expect(version == "2")
+            #expect(!schema.contains("AUTOINCREMENT"))
+            #expect(seqs == [5, 9, 12, 13])
+            #expect(try await store.entries(since: .distantPast).map(\.identity) == ["m1", "m2", "m3", "m4"])
         }
     }
 
