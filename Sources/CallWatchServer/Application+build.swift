@@ -22,8 +22,8 @@ public enum StartupError: Error, CustomStringConvertible {
     }
 }
 
-/// Builds the daemon (SPEC §5): loads and checks the rules, opens the store, recovers, and wires routes and
-/// services. `callwatch serve` and the tests both call this.
+/// Builds the daemon: loads and checks the rules, opens the store, and wires routes and services (the journal's
+/// writer recovers first when it starts). `callwatch serve` and the tests both call this.
 public func buildApplication(
     _ configuration: ServeConfiguration,
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
@@ -60,18 +60,21 @@ public func buildApplication(
     dispatcherConfiguration.killGrace = configuration.killGrace
     let dispatcher = ActionDispatcher(configuration: dispatcherConfiguration, logger: logger)
     let pipeline = Pipeline(ruleSet: ruleSet, store: store, dispatcher: dispatcher, logger: logger)
-    dispatcher.setOutcomeHandler { outcome in await pipeline.recordOutcome(outcome) }
-    let report = try await pipeline.recover()
-    logger.info(
-        "recovered from the journal",
-        metadata: [
-            "events": "\(report.eventsReplayed)", "actions": "\(report.actionsResumed)",
-            "seconds": "\(report.duration.seconds)",
-        ]
-    )
+    dispatcher.setOutcomeHandler { outcome in pipeline.record(outcome) }
 
     let reloader = ConfigReloader(path: configuration.configPath, pipeline: pipeline, logger: logger)
-    let isReady = Atomic<Bool>(true)
+    // Ready once the writer has rebuilt state from the journal (events that arrive before wait behind it).
+    let isReady = Atomic<Bool>(false)
+    let onRecovered: @Sendable (Pipeline.RecoveryReport) -> Void = { [logger] report in
+        logger.info(
+            "recovered from the journal",
+            metadata: [
+                "events": "\(report.eventsReplayed)", "actions": "\(report.actionsResumed)",
+                "seconds": "\(report.duration.seconds)",
+            ]
+        )
+        isReady.store(true, ordering: .relaxed)
+    }
     let router = Router(context: CallWatchRequestContext.self)
     router.middlewares.add(JSONErrorMiddleware())
     IngestRoutes(pipeline: pipeline, reloader: reloader, ready: { isReady.load(ordering: .relaxed) })
@@ -89,9 +92,11 @@ public func buildApplication(
         router: router,
         server: HTTPServerBuilder { responder in IngestHTTP1Channel(responder: responder, endpoint: endpoint) },
         configuration: .init(address: .hostname(server.host, port: server.port), serverName: nil),
+        // Stopped in reverse order, after the HTTP server: the dispatcher's grace before the writer's drain.
         services: [
+            PipelineService(pipeline: pipeline, onRecovered: onRecovered),
             DispatcherService(dispatcher: dispatcher, grace: configuration.shutdownGrace),
-            PipelineService(pipeline: pipeline),
+            TickService(pipeline: pipeline, interval: configuration.tickInterval),
             ConfigWatcher(reloader: reloader, interval: configuration.watchInterval),
             PrunerService(pipeline: pipeline, logger: logger, interval: .seconds(60)),
             CheckpointService(store: store, logger: logger),
@@ -123,7 +128,7 @@ func isLoopback(_ host: String) -> Bool {
     host == "localhost" || host.hasPrefix("127.") || host == "::1"
 }
 
-/// Turns errors thrown below (unknown route, framework errors) into SPEC §5's JSON error bodies.
+/// Turns errors thrown below (unknown route, framework errors) into JSON error bodies (`{"error": …}`).
 struct JSONErrorMiddleware: RouterMiddleware {
     typealias Context = CallWatchRequestContext
 

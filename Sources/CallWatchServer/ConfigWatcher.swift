@@ -31,7 +31,7 @@ struct ConfigWatcher: Service {
         await withDiscardingTaskGroup { group in
             group.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
-                    reloader.reload(reason: "SIGHUP")
+                    await reloader.reload(reason: "SIGHUP")
                 }
             }
             group.addTask {
@@ -42,7 +42,7 @@ struct ConfigWatcher: Service {
                     // A missing file (mid-replace) is not a change yet: wait for it to come back.
                     guard let current, current != last else { continue }
                     last = current
-                    reloader.reload(reason: "file changed")
+                    await reloader.reload(reason: "file changed")
                 }
             }
             await withGracefulShutdownHandler {

@@ -46,7 +46,7 @@ struct IngestRoutes: Sendable {
         }
         router.post("/-/reload") { request, context in
             if let refusal = refusal(request, context: context, requestGuard: reloader.requestGuard) { return refusal }
-            switch reloader.reload(reason: "POST /-/reload") {
+            switch await reloader.reload(reason: "POST /-/reload") {
             case .success(let ruleSet):
                 return Response(
                     status: .ok,
@@ -230,7 +230,7 @@ extension AlertSummary {
                             .object(
                                 JSONObject([
                                     ("index", .number(Double(action.index))), ("kind", .string(action.kind)),
-                                    ("status", .string(action.status)), ("attempts", .number(Double(action.attempts))),
+                                    ("status", .string(action.status.rawValue)), ("attempts", .number(Double(action.attempts))),
                                     ("reason", action.reason.map(JSONValue.string) ?? .null),
                                 ])
                             )

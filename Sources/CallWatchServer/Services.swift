@@ -3,20 +3,36 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// The journal writer: runs until graceful shutdown, then drains what the server already accepted. Cancelled (the
-/// group does that when another service fails, the listener's bind for one), it drains and returns too.
+/// The journal writer: recovers, then runs until graceful shutdown and drains what the server already accepted.
+/// Cancelled (the group does that when another service fails, the listener's bind for one), it drains and returns
+/// too. First in the group, so it stops last: the dispatcher's outcomes still reach it while actions finish.
 struct PipelineService: Service {
     let pipeline: Pipeline
+    let onRecovered: @Sendable (Pipeline.RecoveryReport) -> Void
 
     func run() async throws {
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                await pipeline.run()
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await pipeline.run(onRecovered: onRecovered)
             } onGracefulShutdown: {
                 pipeline.finish()
             }
         } onCancel: {
             pipeline.finish()
+        }
+    }
+}
+
+/// The writer's clock: a tick every `interval`, handled in order with events (keys that can no longer fire are
+/// dropped even when no event arrives).
+struct TickService: Service {
+    let pipeline: Pipeline
+    let interval: Duration
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: interval) }
+            pipeline.tick()
         }
     }
 }
@@ -62,10 +78,9 @@ struct PrunerService: Service {
     }
 }
 
-/// Checkpoints the store's WAL from a connection of its own, so no request's commit waits for a whole one. Often
-/// while events arrive (each pass small, so the writer's final share when the WAL starts over stays ~1–2 ms: measured
-/// p99 3.3–3.4 ms at 25 ms against 7.7–8.0 ms at 300 ms), backing off to four times a second while nothing is committed (no more, or the first second of a burst grows the
-/// WAL by what it brings: 80 MB seen).
+/// Checkpoints the store's WAL from a connection of its own, so no request's commit waits for a whole one: often
+/// while events arrive (each pass small, so the writer's share when the WAL starts over stays small), backing off
+/// to four times a second while nothing is committed. BENCHMARKS.md has the measurements behind both intervals.
 struct CheckpointService: Service {
     let store: SQLiteStore
     let logger: Logger

@@ -52,7 +52,7 @@ struct DurabilityTests {
 
     /// The identities in the journal, read with the library after the daemon is gone.
     static func journal(_ directory: String) async throws -> [String] {
-        try await SQLiteStore(path: directory + "/cw.db").entries(since: .distantPast).map(\.identity)
+        try SQLiteStore(path: directory + "/cw.db").entries(since: .distantPast).map(\.identity)
     }
 
     // MARK: A. Kills under concurrent load
@@ -143,8 +143,8 @@ struct DurabilityTests {
                 let alerts = try await store.recentAlerts(limit: 100_000)
                 #expect(alerts.count == expected.count, "alerts fired: \(alerts.count), implied: \(expected.count)")
                 #expect(Set(alerts.map(\.id)) == expected)
-                #expect(alerts.allSatisfy { $0.actions.map(\.status) == ["success"] })
-                #expect(try await store.pendingActions().isEmpty)
+                #expect(alerts.allSatisfy { $0.actions.map(\.status) == [.success] })
+                #expect(try store.pendingActions().isEmpty)
                 print(
                     "durability A: seed \(seed), kills at \(killPoints), \(total) events, \(expected.count) alerts,",
                     "\(tally.duplicates) re-sent events answered duplicate,",
@@ -178,8 +178,8 @@ struct DurabilityTests {
             }
             try await first.kill9()
 
-            let pending = try await SQLiteStore(path: directory + "/cw.db").pendingActions()
-            #expect(pending.compactMap { Alert(json: $0.alertJSON)?.id } == [alertID])
+            let pending = try SQLiteStore(path: directory + "/cw.db").pendingActions()
+            #expect(pending.map(\.alert.id) == [alertID])
             #expect(pending.allSatisfy { $0.attempts >= attemptsBeforeKill && $0.notBefore != nil })
 
             try await withSink(port: sinkPort) { sink in
@@ -198,7 +198,7 @@ struct DurabilityTests {
 
             let alerts = try await SQLiteStore(path: directory + "/cw.db").recentAlerts(limit: 10)
             #expect(alerts.map(\.id) == [alertID])
-            #expect(alerts.first?.actions.map(\.status) == ["success"])
+            #expect(alerts.first?.actions.map(\.status) == [.success])
             #expect((alerts.first?.actions.first?.attempts ?? 0) > attemptsBeforeKill)
         }
     }

@@ -41,7 +41,7 @@ struct ShutdownTests {
         }
         // The service group has returned: the hook ran to its end instead of being stopped.
         #expect(scratch.exists("done"))
-        let pending = try await SQLiteStore(path: scratch.path("state.db")).pendingActions()
+        let pending = try SQLiteStore(path: scratch.path("state.db")).pendingActions()
         #expect(pending.isEmpty, "the hook's outcome is recorded before the store closes")
     }
 
@@ -58,7 +58,7 @@ struct ShutdownTests {
             await server.shutdown()
         }
         #expect(!scratch.exists("done"))
-        let pending = try await SQLiteStore(path: scratch.path("state.db")).pendingActions()
+        let pending = try SQLiteStore(path: scratch.path("state.db")).pendingActions()
         #expect(pending.count == 1)
         #expect(pending.first?.kind == "exec")
     }

@@ -166,7 +166,7 @@ public final class ActionDispatcher: Sendable {
             holdsPermit = false
             // Cancelled (shutdown past its grace): the outbox keeps the action pending for the next start.
             if Task.isCancelled { return }
-            var status: ActionOutcome.Status?
+            var status: OutboxStatus?
             var reason: String?
             var retryAfter: Duration?
             switch result {
@@ -219,7 +219,7 @@ public final class ActionDispatcher: Sendable {
                     rule: alert.rule,
                     actionIndex: pending.actionIndex,
                     kind: kind,
-                    status: .retry,
+                    status: .pending,
                     attempts: attempts,
                     reason: reason,
                     duration: ContinuousClock.now - start,
@@ -266,7 +266,7 @@ public final class ActionDispatcher: Sendable {
     private func record(_ outcome: ActionOutcome) {
         Counter(
             label: "callwatch_actions_total",
-            dimensions: [("rule", outcome.rule), ("action", outcome.kind), ("outcome", outcome.status.rawValue)]
+            dimensions: [("rule", outcome.rule), ("action", outcome.kind), ("outcome", outcome.status.metricOutcome)]
         ).increment()
         Metrics.Timer(label: "callwatch_action_duration_seconds", dimensions: [("action", outcome.kind)])
             .recordNanoseconds(

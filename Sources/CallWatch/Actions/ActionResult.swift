@@ -12,19 +12,13 @@ public enum AttemptResult: Sendable, Equatable {
 
 /// The final outcome of an action after its retries.
 public struct ActionOutcome: Sendable {
-    public enum Status: String, Sendable {
-        case success, failure, timeout
-        /// Not final: the action failed an attempt and will try again at `notBefore`.
-        case retry
-    }
-
-    public var isFinal: Bool { status != .retry }
+    public var isFinal: Bool { status.isFinal }
 
     public var alertID: String
     public var rule: String
     public var actionIndex: Int
     public var kind: String
-    public var status: Status
+    public var status: OutboxStatus
     public var attempts: Int
     public var reason: String?
     public var duration: Duration

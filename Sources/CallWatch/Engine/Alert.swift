@@ -1,6 +1,6 @@
 import Foundation
 
-/// A fired rule (SPEC §4). Its `id` is derived from the rule, the key and the event that completed it, so
+/// A fired rule. Its `id` is derived from the rule, the key and the event that completed it, so
 /// evaluating the same events again (replay, crash recovery) yields the same id: a natural idempotency key.
 public struct Alert: Sendable {
     public var id: String
@@ -20,7 +20,8 @@ public struct Alert: Sendable {
         key.map { "\($0.field)=\($0.value)" }.joined(separator: ",")
     }
 
-    /// The alert JSON of SPEC §4, fields in a stable order.
+    /// The alert JSON (the default HTTP body, exec's stdin, `replay --json`), fields in a stable order:
+    /// id, rule, description, key, count, match, firstAt, lastAt, firedAt, events (their payloads).
     public var json: JSONValue {
         .object(
             JSONObject([
@@ -39,6 +40,12 @@ public struct Alert: Sendable {
     }
 
     public var jsonString: String { JSONWriter.string(json) }
+
+    /// Each event's envelope (`namespace`, `eventType`, …), which the alert JSON leaves out: kept beside it in the
+    /// outbox so that a resumed action renders exactly as the live one would have.
+    public var envelopesJSON: String {
+        JSONWriter.string(.array(events.map { .object($0.envelope) }))
+    }
 
     /// A stable id: FNV-1a (128 bits as two 64-bit lanes) over rule, key and the completing event's identity,
     /// printed in UUID form.
@@ -64,8 +71,9 @@ extension String {
 }
 
 extension Alert {
-    /// Reads back the alert JSON this type writes (the outbox keeps alerts this way).
-    public init?(json text: String) {
+    /// Reads back the alert JSON this type writes and, when given, the events' envelopes (`envelopesJSON`): the
+    /// outbox keeps alerts this way.
+    public init?(json text: String, envelopes: String? = nil) {
         guard case .object(let object) = try? JSONParser.parse(text),
             case .string(let id) = object["id"], case .string(let rule) = object["rule"]
         else { return nil }
@@ -79,10 +87,15 @@ extension Alert {
         self.firstAt = date("firstAt")
         self.lastAt = date("lastAt")
         self.firedAt = date("firedAt")
+        var envelopeObjects: [JSONObject] = []
+        if let envelopes, case .array(let values) = try? JSONParser.parse(envelopes) {
+            envelopeObjects = values.map { $0.objectValue ?? JSONObject() }
+        }
         if case .array(let payloads) = object["events"] {
-            self.events = payloads.compactMap { payload in
+            self.events = payloads.enumerated().compactMap { position, payload in
                 guard case .object(let members) = payload else { return nil }
-                return try? CallEvent(envelope: JSONObject(), payload: members)
+                let envelope = position < envelopeObjects.count ? envelopeObjects[position] : JSONObject()
+                return try? CallEvent(envelope: envelope, payload: members)
             }
         } else {
             self.events = []

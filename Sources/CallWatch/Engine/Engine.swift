@@ -66,7 +66,7 @@ public struct Engine: Sendable {
     }
 
     /// A new engine for `ruleSet` that keeps the state of every rule whose name and state definition are
-    /// unchanged (SPEC §5 hot reload).
+    /// unchanged (hot reload).
     public init(ruleSet: RuleSet, carryingStateFrom previous: Engine) {
         self.init(ruleSet: ruleSet)
         var old: [String: (index: Int, runtime: RuleRuntime)] = [:]
@@ -122,7 +122,7 @@ public struct Engine: Sendable {
         for ruleIndex in matched { runtimes[ruleIndex].replay(event, at: now, recorded: recorded) }
     }
 
-    /// A disconnect drops the call's buffered digits (SPEC §3) in the sequence rules that matched its events.
+    /// A disconnect drops the call's buffered digits in the sequence rules that matched its events.
     mutating func dropBufferedDigits(for event: CallEvent) {
         guard !bufferedCalls.isEmpty, case .string(let status) = event[.callStatus], status == "CALL_DISCONNECTED",
             case .string(let callId) = event[.callId], let buffered = bufferedCalls.removeValue(forKey: callId)
@@ -148,6 +148,12 @@ public struct Engine: Sendable {
 
     /// Number of live keys across all rules (what bounded memory means here).
     public var stateCount: Int { runtimes.reduce(0) { $0 + $1.states.count } }
+
+    /// Time passed: each rule drops the keys that can no longer fire when its sweep is due (at most once per its
+    /// horizon, or when its key count doubled), so an idle daemon's memory shrinks too.
+    public mutating func advance(to now: Date) {
+        for index in runtimes.indices { runtimes[index].sweepIfDue(at: now) }
+    }
 
     /// Sweeps expired keys now (the engine also does this on its own as events arrive).
     public mutating func sweep(at now: Date) {

@@ -1,10 +1,13 @@
 import Foundation
 import Logging
+import Metrics
 import Synchronization
 
-/// Ingest → journal → evaluate → outbox → actions. One writer loop takes every event waiting, commits them in one
-/// transaction together with the alerts they fire (group commit), answers each request, then hands the alerts'
-/// actions to the dispatcher. A request's answer therefore means: stored, evaluated, alerts recorded.
+/// Ingest → journal → evaluate → outbox → actions. One writer thread owns all rule state and takes its messages
+/// (events, action outcomes, reloads, clock ticks) from one queue, in arrival order: everything waiting is one
+/// batch, committed in one transaction with the alerts it fires (group commit), then each request is answered and
+/// the alerts' actions handed to the dispatcher. A request's answer therefore means: stored, evaluated, alerts
+/// recorded. See docs/design.md.
 public final class Pipeline: Sendable {
     public enum IngestOutcome: Sendable, Equatable {
         case accepted
@@ -23,29 +26,39 @@ public final class Pipeline: Sendable {
         }
     }
 
-    struct Submission: Sendable {
-        var entry: JournalEntry
-        var completion: @Sendable (Result<IngestOutcome, any Error>) -> Void
+    public struct RecoveryReport: Sendable {
+        public var eventsReplayed: Int
+        public var actionsResumed: Int
+        public var duration: Duration
     }
 
     public let store: any EventStore
     let dispatcher: ActionDispatcher
     let logger: Logger
-    let engine: Mutex<Engine>
-    let metrics: Mutex<PipelineMetrics>
-    let pending = Atomic<Int>(0)
-    let queue = BatchQueue<Submission>()
+    let counters: IngestCounters
+    let metricsFactory: any MetricsFactory
+    let queue = BatchQueue<WriterMessage>()
+    /// The rules live now, as the writer last published them: a copy for readers (reload, pruning, listings), not
+    /// the state the writer evaluates with.
+    let live: Mutex<RuleSet>
 
-    public init(ruleSet: RuleSet, store: any EventStore, dispatcher: ActionDispatcher, logger: Logger) {
+    public init(
+        ruleSet: RuleSet,
+        store: any EventStore,
+        dispatcher: ActionDispatcher,
+        logger: Logger,
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
+    ) {
         self.store = store
         self.dispatcher = dispatcher
         self.logger = logger
-        self.engine = Mutex(Engine(ruleSet: ruleSet))
-        self.metrics = Mutex(PipelineMetrics(rules: ruleSet.rules))
+        self.metricsFactory = metricsFactory
+        self.counters = IngestCounters(factory: metricsFactory)
+        self.live = Mutex(ruleSet)
     }
 
     /// The rules in force.
-    public var ruleSet: RuleSet { engine.withLock { $0.ruleSet } }
+    public var ruleSet: RuleSet { live.withLock { $0 } }
 
     /// Stores and evaluates one event; returns once it is committed.
     public func ingest(_ event: CallEvent, body: Data, receivedAt: Date = Date()) async throws -> IngestOutcome {
@@ -63,123 +76,91 @@ public final class Pipeline: Sendable {
         completion: @escaping @Sendable (Result<IngestOutcome, any Error>) -> Void
     ) {
         let entry = JournalEntry(identity: event.identity, receivedAt: receivedAt, body: body, event: event)
-        if !queue.append(Submission(entry: entry, completion: completion)) {
+        if !queue.append(.event(Submission(entry: entry, completion: completion))) {
             completion(.failure(IngestError.shuttingDown))
         }
     }
 
     /// Counts a request refused before it reached the pipeline (bad JSON, auth, size…).
     public func countRejected() {
-        metrics.withLock { $0.rejected.increment() }
+        counters.rejected.increment()
+    }
+
+    /// Records how an action's attempt ended, with the next batch: the dispatcher's outcome handler. After the
+    /// writer has stopped, the outbox keeps the action pending and it runs again on the next start.
+    public func record(_ outcome: ActionOutcome) {
+        if !queue.append(.outcome(outcome)) {
+            logger.warning(
+                "action outcome after shutdown; the action stays pending",
+                metadata: ["alert": "\(outcome.alertID)", "index": "\(outcome.actionIndex)"]
+            )
+        }
+    }
+
+    /// Makes `ruleSet` live between two batches, keeping the state of rules whose name and state definition are
+    /// unchanged; `live` runs on the writer thread once it is, in reload order. Returns once the rules are live
+    /// (false if the writer has stopped).
+    @discardableResult
+    public func reload(_ ruleSet: RuleSet, live: @escaping @Sendable () -> Void = {}) async -> Bool {
+        await withCheckedContinuation { continuation in
+            let queued = queue.append(
+                .reload(ruleSet) { isLive in
+                    if isLive { live() }
+                    continuation.resume(returning: isLive)
+                }
+            )
+            if !queued { continuation.resume(returning: false) }
+        }
+    }
+
+    /// Tells the writer the time: what expires as time passes is handled then, in order with events.
+    public func tick(at now: Date = Date()) {
+        queue.append(.tick(now))
     }
 
     /// The writer loop, on a thread of its own: it blocks on the queue and on the store, so no request's commit
-    /// waits for a turn on Swift's cooperative pool. Returns after `finish()` once every queued event is committed.
-    public func run() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+    /// waits for a turn on Swift's cooperative pool. Recovers first (`onRecovered` gets the report), then handles
+    /// messages until `finish()`, returning once every queued one is handled. A recovery that fails refuses what
+    /// was queued and throws.
+    public func run(onRecovered: @escaping @Sendable (RecoveryReport) -> Void = { _ in }) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             Thread.detachNewThread { [self] in
                 Thread.current.name = "cw-writer"
-                while let batch = queue.next() { commit(batch) }
+                var writer = JournalWriter(
+                    ruleSet: ruleSet,
+                    store: store,
+                    dispatcher: dispatcher,
+                    logger: logger,
+                    counters: counters,
+                    metricsFactory: metricsFactory,
+                    publish: { ruleSet in self.live.withLock { $0 = ruleSet } }
+                )
+                do {
+                    onRecovered(try writer.recover(now: Date()))
+                } catch {
+                    queue.finish()
+                    while let messages = queue.next() { Self.refuse(messages, error) }
+                    continuation.resume(throwing: error)
+                    return
+                }
+                while let messages = queue.next() { writer.handle(messages) }
                 continuation.resume()
             }
         }
     }
 
-    /// Stops taking events; `run()` drains what is queued and returns.
+    /// Stops taking messages; `run()` handles what is queued and returns.
     public func finish() {
         queue.finish()
     }
 
-    func commit(_ batch: [Submission]) {
-        var fired: [(AlertRecord, [ActionSpec])] = []
-        do {
-            let results = try store.append(batch.map(\.entry)) { [self] fresh in
-                var records: [AlertRecord] = []
-                self.engine.withLock { engine in
-                    self.metrics.withLock { metrics in
-                        for entry in fresh {
-                            guard let event = entry.event else { continue }
-                            let evaluation = engine.evaluate(event, at: entry.receivedAt)
-                            for index in evaluation.matchedRules { metrics.matches[index].increment() }
-                            for alert in evaluation.suppressed {
-                                if let index = engine.ruleIndex(named: alert.rule) {
-                                    metrics.suppressed[index].increment()
-                                }
-                            }
-                            for alert in evaluation.fired {
-                                guard let index = engine.ruleIndex(named: alert.rule) else { continue }
-                                metrics.fired[index].increment()
-                                let actions = engine.ruleSet.rules[index].actions
-                                let record = AlertRecord(alert: alert, actionKinds: actions.map(\.kind))
-                                records.append(record)
-                                fired.append((record, actions))
-                            }
-                        }
-                    }
-                }
-                return records
+    private static func refuse(_ messages: [WriterMessage], _ error: any Error) {
+        for message in messages {
+            switch message {
+            case .event(let submission): submission.completion(.failure(error))
+            case .reload(_, let done): done(false)
+            case .outcome, .tick: break
             }
-            metrics.withLock { metrics in
-                for (submission, isNew) in zip(batch, results) {
-                    if isNew { metrics.accepted.increment() } else { metrics.duplicate.increment() }
-                    submission.completion(.success(isNew ? .accepted : .duplicate))
-                }
-            }
-        } catch {
-            logger.error("store commit failed", metadata: ["error": "\(error)", "events": "\(batch.count)"])
-            for submission in batch {
-                submission.completion(.failure(IngestError.storeFailed("\(error)")))
-            }
-            // The batch was evaluated but not stored: put the engine back to what the journal says before the next
-            // batch is evaluated (the writer thread may block: it is not one of the pool's).
-            let rebuilt = DispatchSemaphore(value: 0)
-            Task { [self] in
-                do {
-                    _ = try await rebuildState()
-                } catch {
-                    logger.error("cannot rebuild state from the journal", metadata: ["error": "\(error)"])
-                }
-                rebuilt.signal()
-            }
-            rebuilt.wait()
-            return
         }
-        for (record, actions) in fired {
-            adjustPending(by: actions.count)
-            dispatcher.submit(record.alert, actions: actions)
-        }
-    }
-
-    /// Applies an action's progress to the outbox; wired as the dispatcher's outcome handler.
-    public func recordOutcome(_ outcome: ActionOutcome) async {
-        do {
-            try await store.updateAction(
-                alertID: outcome.alertID,
-                index: outcome.actionIndex,
-                status: outcome.isFinal ? outcome.status.rawValue : "pending",
-                attempts: outcome.attempts,
-                reason: outcome.reason,
-                notBefore: outcome.notBefore
-            )
-        } catch {
-            logger.error(
-                "cannot record action outcome",
-                metadata: ["alert": "\(outcome.alertID)", "error": "\(error)"]
-            )
-        }
-        if outcome.isFinal { adjustPending(by: -1) }
-    }
-
-    func adjustPending(by delta: Int) {
-        let value = pending.add(delta, ordering: .relaxed).newValue
-        metrics.withLock { $0.outboxPending.record(value) }
-    }
-
-    /// Swaps in new rules, keeping the state of rules whose name and state definition are unchanged.
-    public func reload(_ ruleSet: RuleSet) {
-        engine.withLock { engine in
-            engine = Engine(ruleSet: ruleSet, carryingStateFrom: engine)
-        }
-        metrics.withLock { $0.setRules(ruleSet.rules) }
     }
 }

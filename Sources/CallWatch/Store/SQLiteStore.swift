@@ -5,7 +5,7 @@ import Synchronization
 /// The embedded store: SQLite in WAL mode through GRDB. One writer connection does all writes, so concurrent
 /// requests' events are committed together (group commit: see `Pipeline`).
 public final class SQLiteStore: EventStore {
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
     /// WAL size (4 KiB frames) past which the writer finishes a checkpoint itself so the WAL starts over. Small:
     /// the writer's pause grows with the WAL (measured ~1.6 ms at 256 frames, ~9 ms at 4,096 with checkpoints every
     /// 300 ms), and a WAL that is rewritten in place rather than grown is cheaper to sync.
@@ -125,13 +125,20 @@ public final class SQLiteStore: EventStore {
                     """
             )
         }
+        // The envelope of each event of an alert (namespace, eventType…), which the alert JSON leaves out: an
+        // action resumed after a restart renders `{{eventType}}` as the live one did.
+        migrator.registerMigration("v3") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE alerts ADD COLUMN envelopes TEXT;
+                    UPDATE meta SET value = '3' WHERE key = 'schema_version';
+                    """
+            )
+        }
         return migrator
     }
 
-    public func append(
-        _ entries: [JournalEntry],
-        evaluate: ([JournalEntry]) -> [AlertRecord]
-    ) throws -> [Bool] {
+    public func write<T>(_ work: (any JournalTransaction) throws -> T) throws -> T {
         try pool.writeWithoutTransaction { db in
             // Under steady load the background checkpoint never catches up with the last commit, and SQLite only
             // starts the WAL over when every frame is in the database: the WAL would grow without end. Here, with
@@ -143,52 +150,70 @@ public final class SQLiteStore: EventStore {
                 let done = checkpointing.withLockIfAvailable { _ in (try? db.checkpoint(.passive)) != nil }
                 if done != true { rewindWanted.store(true, ordering: .relaxed) }
             }
-            var inserted: [Bool] = []
+            var result: T?
             try db.inTransaction {
-                inserted = try insertEvents(entries, db, evaluate)
+                result = try work(Transaction(db: db))
                 return .commit
             }
-            return inserted
+            return result!
         }
     }
 
-    private func insertEvents(
-        _ entries: [JournalEntry],
-        _ db: Database,
-        _ evaluate: ([JournalEntry]) -> [AlertRecord]
-    ) throws -> [Bool] {
-        let insert = try db.cachedStatement(
-            sql: "INSERT OR IGNORE INTO events (identity, received_at, body) VALUES (?, ?, ?)"
-        )
-        var inserted: [Bool] = []
-        inserted.reserveCapacity(entries.count)
-        var fresh: [JournalEntry] = []
-        for entry in entries {
-            try insert.execute(
-                arguments: [entry.identity, entry.receivedAt.timeIntervalSince1970, entry.body]
+    /// The writer's unit of work on its open transaction; lives only inside `write`.
+    struct Transaction: JournalTransaction {
+        let db: Database
+
+        func insert(_ entries: [JournalEntry]) throws -> [Bool] {
+            let insert = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO events (identity, received_at, body) VALUES (?, ?, ?)"
             )
-            let isNew = db.changesCount > 0
-            inserted.append(isNew)
-            if isNew { fresh.append(entry) }
+            var inserted: [Bool] = []
+            inserted.reserveCapacity(entries.count)
+            for entry in entries {
+                try insert.execute(arguments: [entry.identity, entry.receivedAt.timeIntervalSince1970, entry.body])
+                inserted.append(db.changesCount > 0)
+            }
+            return inserted
         }
-        guard !fresh.isEmpty else { return inserted }
-        let records = evaluate(fresh)
-        let insertAlert = try db.cachedStatement(
-            sql: "INSERT OR IGNORE INTO alerts (id, rule, key, fired_at, body) VALUES (?, ?, ?, ?, ?)"
-        )
-        let insertAction = try db.cachedStatement(
-            sql: "INSERT OR IGNORE INTO outbox (alert_id, action_index, kind, updated_at) VALUES (?, ?, ?, ?)"
-        )
-        for record in records {
-            let alert = record.alert
-            try insertAlert.execute(arguments: [
-                alert.id, alert.rule, alert.keyText, alert.firedAt.timeIntervalSince1970, alert.jsonString,
-            ])
-            for (index, kind) in record.actionKinds.enumerated() {
-                try insertAction.execute(arguments: [alert.id, index, kind, alert.firedAt.timeIntervalSince1970])
+
+        func record(_ alerts: [AlertRecord]) throws {
+            guard !alerts.isEmpty else { return }
+            let insertAlert = try db.cachedStatement(
+                sql: """
+                    INSERT OR IGNORE INTO alerts (id, rule, key, fired_at, body, envelopes) VALUES (?, ?, ?, ?, ?, ?)
+                    """
+            )
+            let insertAction = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO outbox (alert_id, action_index, kind, updated_at) VALUES (?, ?, ?, ?)"
+            )
+            for record in alerts {
+                let alert = record.alert
+                let firedAt = alert.firedAt.timeIntervalSince1970
+                try insertAlert.execute(arguments: [
+                    alert.id, alert.rule, alert.keyText, firedAt, alert.jsonString, alert.envelopesJSON,
+                ])
+                for (index, kind) in record.actionKinds.enumerated() {
+                    try insertAction.execute(arguments: [alert.id, index, kind, firedAt])
+                }
             }
         }
-        return inserted
+
+        func record(_ updates: [OutboxUpdate]) throws {
+            guard !updates.isEmpty else { return }
+            let update = try db.cachedStatement(
+                sql: """
+                    UPDATE outbox SET status = ?, attempts = ?, reason = ?, not_before = ?, updated_at = ?
+                    WHERE alert_id = ? AND action_index = ?
+                    """
+            )
+            let now = Date().timeIntervalSince1970
+            for outcome in updates {
+                try update.execute(arguments: [
+                    outcome.status.rawValue, outcome.attempts, outcome.reason,
+                    outcome.notBefore?.timeIntervalSince1970, now, outcome.alertID, outcome.actionIndex,
+                ])
+            }
+        }
     }
 
     /// Moves checkpoints off the commit path: the writer stops checkpointing when it commits (SQLite's default is
@@ -233,38 +258,21 @@ public final class SQLiteStore: EventStore {
         return (result.walFrameCount, result.checkpointedFrameCount)
     }
 
-    public func updateAction(
-        alertID: String,
-        index: Int,
-        status: String,
-        attempts: Int,
-        reason: String?,
-        notBefore: Date?
-    ) async throws {
-        try await pool.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE outbox SET status = ?, attempts = ?, reason = ?, not_before = ?, updated_at = ?
-                    WHERE alert_id = ? AND action_index = ?
-                    """,
-                arguments: [
-                    status, attempts, reason, notBefore?.timeIntervalSince1970, Date().timeIntervalSince1970, alertID,
-                    index,
-                ]
-            )
-        }
+    /// Records actions' progress in a transaction of its own (tools and tests; the writer groups them).
+    public func record(_ updates: [OutboxUpdate]) throws {
+        try write { try $0.record(updates) }
     }
 
     /// Journal entries received at or after `since`, in journal order, all at once (tools and tests; recovery
     /// streams with `forEachEntry`).
-    public func entries(since: Date) async throws -> [JournalEntry] {
-        let collected = Mutex<[JournalEntry]>([])
-        _ = try await forEachEntry(since: since) { entry in collected.withLock { $0.append(entry) } }
-        return collected.withLock { $0 }
+    public func entries(since: Date) throws -> [JournalEntry] {
+        var collected: [JournalEntry] = []
+        _ = try forEachEntry(since: since) { collected.append($0) }
+        return collected
     }
 
-    public func forEachEntry(since: Date, _ body: @Sendable (JournalEntry) -> Void) async throws -> Int {
-        try await pool.read { db in
+    public func forEachEntry(since: Date, _ body: (JournalEntry) throws -> Void) throws -> Int {
+        try pool.read { db in
             let rows = try Row.fetchCursor(
                 db,
                 sql: "SELECT identity, received_at, body FROM events WHERE received_at >= ? ORDER BY seq",
@@ -273,7 +281,7 @@ public final class SQLiteStore: EventStore {
             var count = 0
             while let row = try rows.next() {
                 let bytes: Data = row[2]
-                body(
+                try body(
                     JournalEntry(identity: row[0], receivedAt: Date(timeIntervalSince1970: row[1]), body: bytes)
                 )
                 count += 1
@@ -282,8 +290,8 @@ public final class SQLiteStore: EventStore {
         }
     }
 
-    public func alertIDs(since: Date) async throws -> Set<String> {
-        try await pool.read { db in
+    public func alertIDs(since: Date) throws -> Set<String> {
+        try pool.read { db in
             Set(
                 try String.fetchAll(
                     db,
@@ -294,22 +302,26 @@ public final class SQLiteStore: EventStore {
         }
     }
 
-    public func pendingActions() async throws -> [OutboxEntry] {
-        try await pool.read { db in
+    /// Pending actions with their alerts. An alert whose stored JSON cannot be read back is skipped (it would
+    /// render nothing useful); its rows stay pending for an operator to see in `callwatch alerts`.
+    public func pendingActions() throws -> [OutboxEntry] {
+        try pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT alerts.body, outbox.action_index, outbox.kind, outbox.attempts, outbox.not_before
+                    SELECT alerts.body, alerts.envelopes, outbox.action_index, outbox.kind, outbox.attempts,
+                        outbox.not_before
                     FROM outbox JOIN alerts ON alerts.id = outbox.alert_id
                     WHERE outbox.status = 'pending' ORDER BY alerts.fired_at, outbox.action_index
                     """
-            ).map { row in
-                let notBefore: Double? = row[4]
+            ).compactMap { row in
+                guard let alert = Alert(json: row[0], envelopes: row[1]) else { return nil }
+                let notBefore: Double? = row[5]
                 return OutboxEntry(
-                    alertJSON: row[0],
-                    actionIndex: row[1],
-                    kind: row[2],
-                    attempts: row[3],
+                    alert: alert,
+                    actionIndex: row[2],
+                    kind: row[3],
+                    attempts: row[4],
                     notBefore: notBefore.map(Date.init(timeIntervalSince1970:))
                 )
             }
@@ -332,8 +344,14 @@ public final class SQLiteStore: EventStore {
                         WHERE alert_id = ? ORDER BY action_index
                         """,
                     arguments: [id]
-                ).map {
-                    AlertSummary.Action(index: $0[0], kind: $0[1], status: $0[2], attempts: $0[3], reason: $0[4])
+                ).map { row in
+                    AlertSummary.Action(
+                        index: row[0],
+                        kind: row[1],
+                        status: OutboxStatus(rawValue: row[2]) ?? .failure,
+                        attempts: row[3],
+                        reason: row[4]
+                    )
                 }
                 return AlertSummary(
                     id: id,
@@ -347,8 +365,8 @@ public final class SQLiteStore: EventStore {
     }
 
     /// Number of actions still pending.
-    public func pendingCount() async throws -> Int {
-        try await pool.read { db in
+    public func pendingCount() throws -> Int {
+        try pool.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE status = 'pending'") ?? 0
         }
     }

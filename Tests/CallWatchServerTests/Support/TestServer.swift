@@ -94,7 +94,7 @@ struct RunningServer: Sendable {
     }
 
     static func storedIdentities(statePath: String) async throws -> [String] {
-        try await SQLiteStore(path: statePath).entries(since: .distantPast).map(\.identity)
+        try SQLiteStore(path: statePath).entries(since: .distantPast).map(\.identity)
     }
 
     /// Starts graceful shutdown (what SIGTERM does in `callwatch serve`); `withServer` returns once it is done.

@@ -1,0 +1,11 @@
+/// A fired alert and the actions it owes, committed together with the events that fired it.
+public struct AlertRecord: Sendable {
+    public var alert: Alert
+    /// `ActionSpec.kind` of each action, by index.
+    public var actionKinds: [String]
+
+    public init(alert: Alert, actionKinds: [String]) {
+        self.alert = alert
+        self.actionKinds = actionKinds
+    }
+}
