@@ -30,7 +30,7 @@ func printError(_ text: String) {
 struct Version: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the version.")
 
-    /// Accepted like on every command (SPEC §2); the version does not depend on it.
+    /// Accepted like on every command (`-c`); the version does not depend on it.
     @OptionGroup var options: ConfigOption
 
     func run() {

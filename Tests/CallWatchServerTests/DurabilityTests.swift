@@ -5,7 +5,7 @@ import Testing
 
 @testable import CallWatch
 
-/// SPEC §6 on the real binary: `callwatch serve` as a child process, killed with SIGKILL and restarted on the
+/// Durability on the real binary: `callwatch serve` as a child process, killed with SIGKILL and restarted on the
 /// same store. Nothing acknowledged is lost, nothing fires twice, pending actions resume.
 @Suite(
     .enabled(if: DurabilityDaemon.binaryExists, "needs .build/debug/callwatch (make test builds it first)")

@@ -6,7 +6,7 @@ import Testing
 
 @testable import CallWatchServer
 
-/// SPEC §5 hot reload, in process: `POST /-/reload` and the file watch (SIGHUP is in `SignalTests`, against the
+/// Hot reload, in process: `POST /-/reload` and the file watch (SIGHUP is in `SignalTests`, against the
 /// real binary). Serialized because the reload gauges are process-wide and some tests here wait on them.
 @Suite("Hot reload", .serialized)
 struct ReloadTests {

@@ -4,7 +4,7 @@ import Foundation
 enum Fixture {
     static let ingestPath = "/v1/call-status"
 
-    /// An 8x8 Call Status envelope (SPEC §1). `extra` adds or replaces payload fields.
+    /// An 8x8 Call Status envelope. `extra` adds or replaces payload fields.
     static func event(
         id: String = UUID().uuidString,
         status: String = "CALL_DISCONNECTED",
