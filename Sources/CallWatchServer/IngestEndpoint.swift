@@ -1,98 +1,10 @@
 import CallWatch
 import Foundation
 import HTTPTypes
-import Hummingbird
 import NIOCore
 
-/// The routes of SPEC §5. Response bodies are built once; the ingest path decodes straight from the request
-/// buffer and awaits only its batch's commit.
-struct IngestRoutes: Sendable {
-    let pipeline: Pipeline
-    let reloader: ConfigReloader
-    let ready: @Sendable () -> Bool
-
-    static let json: HTTPFields = [.contentType: "application/json"]
-
-    static func error(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) -> Response {
-        let answer = IngestEndpoint.Answer.error(status, message, headers: headers)
-        return Response(status: status, headers: answer.head.headerFields, body: .init(byteBuffer: answer.body))
-    }
-
-    func register(on router: Router<CallWatchRequestContext>, path: String) {
-        // POST {path} is answered by `IngestHandler` before the router (IngestChannel.swift).
-        for method: HTTPRequest.Method in [.get, .put, .delete, .patch, .head, .options] {
-            router.on(RouterPath(path), method: method) { _, _ in
-                Self.error(.methodNotAllowed, "use POST to send events here", headers: [.allow: "POST"])
-            }
-        }
-        router.get("/healthz") { _, _ in
-            Response(status: .ok, headers: Self.json, body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
-        }
-        router.get("/readyz") { _, _ in
-            ready()
-                ? Response(
-                    status: .ok,
-                    headers: Self.json,
-                    body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ready"}"#))
-                )
-                : Self.error(.serviceUnavailable, "not ready: rules or store not loaded")
-        }
-        router.get("/metrics") { _, _ in
-            Response(
-                status: .ok,
-                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: MetricsSetup.render()))
-            )
-        }
-        router.post("/-/reload") { request, context in
-            if let refusal = refusal(request, context: context, requestGuard: reloader.requestGuard) { return refusal }
-            switch reloader.reload(reason: "POST /-/reload") {
-            case .success(let ruleSet):
-                return Response(
-                    status: .ok,
-                    headers: Self.json,
-                    body: .init(
-                        byteBuffer: ByteBuffer(string: #"{"status":"reloaded","rules":\#(ruleSet.rules.count)}"#)
-                    )
-                )
-            case .failure(let error):
-                let diagnostics = JSONValue.array(error.diagnostics.map { .string($0.description) })
-                let body = JSONValue.object(
-                    JSONObject([
-                        ("error", .string("rules rejected; the running rules stay")), ("diagnostics", diagnostics),
-                    ])
-                )
-                return Response(
-                    status: .badRequest,
-                    headers: Self.json,
-                    body: .init(byteBuffer: ByteBuffer(string: JSONWriter.string(body)))
-                )
-            }
-        }
-        router.get("/api/v1/alerts") { request, context in
-            if let refusal = refusal(request, context: context, requestGuard: reloader.requestGuard) { return refusal }
-            let limit = request.uri.queryParameters.get("limit", as: Int.self).map { min(max($0, 1), 1000) } ?? 50
-            let alerts = try await pipeline.store.recentAlerts(limit: limit)
-            let body = JSONValue.array(alerts.map(\.json))
-            return Response(
-                status: .ok,
-                headers: Self.json,
-                body: .init(byteBuffer: ByteBuffer(string: JSONWriter.string(body)))
-            )
-        }
-    }
-
-    /// 403 for a client outside the allow-list, 401 for bad credentials, nil when the request may proceed.
-    func refusal(_ request: Request, context: CallWatchRequestContext, requestGuard: RequestGuard) -> Response? {
-        let verdict = requestGuard.check(request.headers, remoteAddress: context.remoteAddress)
-        return IngestEndpoint.Answer(refusing: verdict, requestGuard).map {
-            Response(status: $0.head.status, headers: $0.head.headerFields, body: .init(byteBuffer: $0.body))
-        }
-    }
-}
-
-/// `POST {server.path}` (SPEC §5): the checks before an event reaches the journal, and the answers. Decodes
-/// straight from the request's buffer; `IngestHandler` runs it on the connection's event loop.
+/// `POST {server.path}`: the checks before an event reaches the journal, and the answers. Decodes straight from
+/// the request's buffer; `IngestHandler` runs it on the connection's event loop.
 struct IngestEndpoint: Sendable {
     let pipeline: Pipeline
     let reloader: ConfigReloader
@@ -117,7 +29,7 @@ struct IngestEndpoint: Sendable {
             return Answer(head: HTTPResponse(status: status, headerFields: fields), body: body)
         }
 
-        /// SPEC §5's error body: `{"error": message}`.
+        /// The error body of every route: `{"error": message}`.
         static func error(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) -> Answer {
             let text = JSONWriter.string(.object(JSONObject([("error", .string(message))])))
             return json(status, ByteBuffer(string: text), headers: headers)
@@ -214,30 +126,5 @@ struct IngestEndpoint: Sendable {
         if contentType == "application/json" { return true }  // what 8x8 sends: no Foundation on the hot path
         let media = contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
         return media == "application/json" || (media.hasPrefix("application/") && media.hasSuffix("+json"))
-    }
-}
-
-extension AlertSummary {
-    var json: JSONValue {
-        .object(
-            JSONObject([
-                ("id", .string(id)), ("rule", .string(rule)), ("key", .string(key)),
-                ("firedAt", .string(Timestamp.format(firedAt))),
-                (
-                    "actions",
-                    .array(
-                        actions.map { action in
-                            .object(
-                                JSONObject([
-                                    ("index", .number(Double(action.index))), ("kind", .string(action.kind)),
-                                    ("status", .string(action.status)), ("attempts", .number(Double(action.attempts))),
-                                    ("reason", action.reason.map(JSONValue.string) ?? .null),
-                                ])
-                            )
-                        }
-                    )
-                ),
-            ])
-        )
     }
 }
