@@ -14,7 +14,7 @@ extension AlertSummary {
                             .object(
                                 JSONObject([
                                     ("index", .number(Double(action.index))), ("kind", .string(action.kind)),
-                                    ("status", .string(action.status)),
+                                    ("status", .string(action.status.rawValue)),
                                     ("attempts", .number(Double(action.attempts))),
                                     ("reason", action.reason.map(JSONValue.string) ?? .null),
                                 ])

@@ -34,7 +34,7 @@ struct Alerts: AsyncParsableCommand {
         }
         for alert in try await store.recentAlerts(limit: limit) {
             let actions = alert.actions.map { action in
-                "\(action.kind)#\(action.index)=\(action.status)" + (action.reason.map { "(\($0))" } ?? "")
+                "\(action.kind)#\(action.index)=\(action.status.rawValue)" + (action.reason.map { "(\($0))" } ?? "")
             }
             print(
                 ([Timestamp.format(alert.firedAt), alert.rule, alert.key.isEmpty ? "-" : alert.key, alert.id] + actions)

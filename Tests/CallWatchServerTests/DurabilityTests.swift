@@ -143,7 +143,7 @@ struct DurabilityTests {
                 let alerts = try await store.recentAlerts(limit: 100_000)
                 #expect(alerts.count == expected.count, "alerts fired: \(alerts.count), implied: \(expected.count)")
                 #expect(Set(alerts.map(\.id)) == expected)
-                #expect(alerts.allSatisfy { $0.actions.map(\.status) == ["success"] })
+                #expect(alerts.allSatisfy { $0.actions.map(\.status) == [.success] })
                 #expect(try await store.pendingActions().isEmpty)
                 print(
                     "durability A: seed \(seed), kills at \(killPoints), \(total) events, \(expected.count) alerts,",
@@ -198,7 +198,7 @@ struct DurabilityTests {
 
             let alerts = try await SQLiteStore(path: directory + "/cw.db").recentAlerts(limit: 10)
             #expect(alerts.map(\.id) == [alertID])
-            #expect(alerts.first?.actions.map(\.status) == ["success"])
+            #expect(alerts.first?.actions.map(\.status) == [.success])
             #expect((alerts.first?.actions.first?.attempts ?? 0) > attemptsBeforeKill)
         }
     }

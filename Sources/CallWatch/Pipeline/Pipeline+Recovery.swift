@@ -27,7 +27,7 @@ extension Pipeline {
                 try await store.updateAction(
                     alertID: alert.id,
                     index: entry.actionIndex,
-                    status: "failure",
+                    status: .failure,
                     attempts: entry.attempts,
                     reason: "the rule's actions changed before this one ran",
                     notBefore: nil

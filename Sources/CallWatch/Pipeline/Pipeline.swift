@@ -156,7 +156,7 @@ public final class Pipeline: Sendable {
             try await store.updateAction(
                 alertID: outcome.alertID,
                 index: outcome.actionIndex,
-                status: outcome.isFinal ? outcome.status.rawValue : "pending",
+                status: outcome.status,
                 attempts: outcome.attempts,
                 reason: outcome.reason,
                 notBefore: outcome.notBefore

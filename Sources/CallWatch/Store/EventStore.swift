@@ -42,7 +42,7 @@ public struct AlertSummary: Sendable {
     public struct Action: Sendable {
         public var index: Int
         public var kind: String
-        public var status: String
+        public var status: OutboxStatus
         public var attempts: Int
         public var reason: String?
     }
@@ -67,11 +67,11 @@ public protocol EventStore: Sendable {
         evaluate: ([JournalEntry]) -> [AlertRecord]
     ) throws -> [Bool]
 
-    /// Records progress of an action: done (`status` success/failure/timeout) or a retry scheduled at `notBefore`.
+    /// Records progress of an action: done (`status` final) or a retry scheduled at `notBefore` (`pending`).
     func updateAction(
         alertID: String,
         index: Int,
-        status: String,
+        status: OutboxStatus,
         attempts: Int,
         reason: String?,
         notBefore: Date?

@@ -236,7 +236,7 @@ public final class SQLiteStore: EventStore {
     public func updateAction(
         alertID: String,
         index: Int,
-        status: String,
+        status: OutboxStatus,
         attempts: Int,
         reason: String?,
         notBefore: Date?
@@ -248,8 +248,8 @@ public final class SQLiteStore: EventStore {
                     WHERE alert_id = ? AND action_index = ?
                     """,
                 arguments: [
-                    status, attempts, reason, notBefore?.timeIntervalSince1970, Date().timeIntervalSince1970, alertID,
-                    index,
+                    status.rawValue, attempts, reason, notBefore?.timeIntervalSince1970, Date().timeIntervalSince1970,
+                    alertID, index,
                 ]
             )
         }
@@ -333,7 +333,13 @@ public final class SQLiteStore: EventStore {
                         """,
                     arguments: [id]
                 ).map {
-                    AlertSummary.Action(index: $0[0], kind: $0[1], status: $0[2], attempts: $0[3], reason: $0[4])
+                    AlertSummary.Action(
+                        index: $0[0],
+                        kind: $0[1],
+                        status: OutboxStatus(rawValue: $0[2]) ?? .failure,
+                        attempts: $0[3],
+                        reason: $0[4]
+                    )
                 }
                 return AlertSummary(
                     id: id,

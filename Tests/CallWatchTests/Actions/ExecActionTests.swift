@@ -239,7 +239,7 @@ extension Actions {
                 #expect(outcome.attempts == 3)
                 // Each failed attempt but the last is reported as a retry, with when it will run again.
                 #expect(collected.retries.map(\.attempts) == [1, 2])
-                #expect(collected.retries.allSatisfy { $0.status == .retry && $0.notBefore != nil })
+                #expect(collected.retries.allSatisfy { $0.status == .pending && $0.notBefore != nil })
                 let runs = try RecordingHook.runs(in: dir + "/runs")
                 #expect(runs.count == 3)
                 #expect(runs.allSatisfy { $0.environment["CALLWATCH_ALERT_ID"] == alert.id })

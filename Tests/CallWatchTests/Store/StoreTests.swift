@@ -206,7 +206,7 @@ import Testing
             #expect(alerts.first?.rule == "burst")
             #expect(alerts.first?.key == "destination=+6591234567")
             #expect(alerts.first?.actions.map(\.kind) == ["http", "log"])
-            #expect(alerts.first?.actions.map(\.status) == ["pending", "pending"])
+            #expect(alerts.first?.actions.map(\.status) == [.pending, .pending])
             let pending = try await store.pendingActions()
             #expect(pending.map(\.actionIndex) == [0, 1])
             #expect(pending.map(\.attempts) == [0, 0])
@@ -227,7 +227,7 @@ import Testing
             try await store.updateAction(
                 alertID: "alert-1",
                 index: 0,
-                status: "pending",
+                status: .pending,
                 attempts: 2,
                 reason: "HTTP 503",
                 notBefore: retryAt
@@ -235,7 +235,7 @@ import Testing
             try await store.updateAction(
                 alertID: "alert-1",
                 index: 1,
-                status: "success",
+                status: .success,
                 attempts: 1,
                 reason: nil,
                 notBefore: nil
@@ -251,14 +251,14 @@ import Testing
             try await store.updateAction(
                 alertID: "alert-1",
                 index: 0,
-                status: "failure",
+                status: .failure,
                 attempts: 21,
                 reason: "HTTP 503",
                 notBefore: nil
             )
             #expect(try await store.pendingActions().isEmpty)
             let actions = try await store.recentAlerts(limit: 1).first?.actions ?? []
-            #expect(actions.map(\.status) == ["failure", "success"])
+            #expect(actions.map(\.status) == [.failure, .success])
             #expect(actions.map(\.attempts) == [21, 1])
             #expect(actions.map(\.reason) == ["HTTP 503", nil])
         }
@@ -279,7 +279,7 @@ import Testing
             try await store.updateAction(
                 alertID: "old-done",
                 index: 0,
-                status: "success",
+                status: .success,
                 attempts: 1,
                 reason: nil,
                 notBefore: nil
@@ -504,7 +504,7 @@ import Testing
                 try await store.updateAction(
                     alertID: alertID,
                     index: 0,
-                    status: "pending",
+                    status: .pending,
                     attempts: 2,
                     reason: "network error",
                     notBefore: Date().addingTimeInterval(0.2)
@@ -520,7 +520,7 @@ import Testing
                 }
                 #expect(report?.actionsResumed == 1)
                 let action = try await store.recentAlerts(limit: 1).first?.actions.first
-                #expect(action?.status == "success")
+                #expect(action?.status == .success)
                 #expect(action?.attempts == 3)
                 #expect(sink.requests.count == 1)
             }
@@ -555,7 +555,7 @@ private final class FailingStore: EventStore {
     func updateAction(
         alertID: String,
         index: Int,
-        status: String,
+        status: OutboxStatus,
         attempts: Int,
         reason: String?,
         notBefore: Date?
