@@ -77,7 +77,7 @@ public func buildApplication(
     }
     let router = Router(context: CallWatchRequestContext.self)
     router.middlewares.add(JSONErrorMiddleware())
-    IngestRoutes(pipeline: pipeline, reloader: reloader, ready: { isReady.load(ordering: .relaxed) })
+    APIRoutes(pipeline: pipeline, reloader: reloader, ready: { isReady.load(ordering: .relaxed) })
         .register(on: router, path: ruleSet.server.path)
 
     let server = ruleSet.server
@@ -141,7 +141,7 @@ struct JSONErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as HTTPResponseError {
             let message = error.status == .notFound ? "no such endpoint" : error.status.reasonPhrase
-            return IngestRoutes.error(error.status, message)
+            return APIRoutes.error(error.status, message)
         }
     }
 }

@@ -4,7 +4,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// The checks SPEC §5 puts in front of the ingest and reload routes: the client allow-list (403) and
+/// The checks in front of the ingest and reload routes: the client allow-list (403) and
 /// credentials (401), compared in constant time. Built once per rules load.
 struct RequestGuard: Sendable {
     enum Verdict: Equatable {

@@ -1,7 +1,7 @@
 import CallWatch
 import Logging
 
-/// What `callwatch serve` was asked for: the rules file and the command-line overrides of SPEC §2.
+/// What `callwatch serve` was asked for: the rules file and its command-line overrides.
 public struct ServeConfiguration: Sendable {
     public enum LogFormat: String, Sendable, CaseIterable {
         case text, json

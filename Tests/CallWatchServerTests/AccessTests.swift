@@ -5,7 +5,7 @@ import Testing
 
 @testable import CallWatchServer
 
-/// SPEC §3/§5: credentials (401) and the client allow-list (403) in front of ingest and reload.
+/// Credentials (401) and the client allow-list (403) in front of ingest and reload.
 @Suite("Auth and allow-list")
 struct AccessTests {
     struct AuthMode: Sendable, CustomTestStringConvertible {

@@ -6,7 +6,7 @@ import Testing
 
 @testable import CallWatchServer
 
-/// SPEC §4/§5: an alert runs real hooks and reaches a real HTTP receiver; ingest never waits for them.
+/// An alert runs real hooks and reaches a real HTTP receiver; ingest never waits for them.
 @Suite("Actions end to end")
 struct ActionTests {
     /// Records its arguments, environment and stdin, each file renamed into place once complete.

@@ -4,7 +4,7 @@ import Testing
 
 @testable import CallWatchServer
 
-/// SPEC §1/§5: 8x8 may retry; an event already seen is answered `duplicate` and not evaluated again.
+/// 8x8 may retry; an event already seen is answered `duplicate` and not evaluated again.
 @Suite("Duplicates")
 struct DuplicateTests {
     @Test("a duplicate is not evaluated: it neither completes a window nor counts as a rule match")

@@ -5,7 +5,7 @@ import Testing
 
 @testable import CallWatchServer
 
-/// SPEC §5: "No bad input crashes the daemon or loses another event."
+/// No bad input crashes the daemon or loses another event.
 @Suite("Flood of bad requests")
 struct FloodTests {
     enum Request: Sendable {

@@ -5,7 +5,7 @@ import Testing
 
 @testable import CallWatchServer
 
-/// SPEC §5: every answer of the ingest path and the other routes, with its JSON body, against the real server.
+/// Every answer of the ingest path and the other routes, with its JSON body, against the real server.
 @Suite("Ingest answers")
 struct IngestResponseTests {
     static let rules = Fixture.config(

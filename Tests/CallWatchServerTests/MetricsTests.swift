@@ -6,7 +6,7 @@ import Testing
 
 @testable import CallWatchServer
 
-/// SPEC §5's metrics, read through `GET /metrics`. The registry is process-wide: series labelled by rule use
+/// The daemon's metrics, read through `GET /metrics`. The registry is process-wide: series labelled by rule use
 /// rule names no other test has and must move exactly; `events_total` is shared, so it must move at least by
 /// what this test did.
 @Suite("Metrics")

@@ -6,7 +6,7 @@ import Testing
 
 @testable import CallWatchServer
 
-/// SPEC §5 graceful shutdown (what SIGTERM/SIGINT start in `callwatch serve`): stop accepting, finish in-flight
+/// Graceful shutdown (what SIGTERM/SIGINT start in `callwatch serve`): stop accepting, finish in-flight
 /// requests, flush the store, let running actions finish up to a grace period.
 @Suite("Graceful shutdown")
 struct ShutdownTests {

@@ -3,10 +3,10 @@ import CallWatch
 import DispatcherFixtures
 import Foundation
 
-// Action dispatcher throughput and memory (issue 3): alerts per second through ActionDispatcher for
+// Action dispatcher throughput and memory: alerts per second through ActionDispatcher for
 // `exec /bin/true` (execConcurrency 8, the default) and for HTTP POSTs of the alert JSON to a local sink
 // (httpConcurrency 32, the default), and peak RSS while a burst of 10,000 alerts drains.
-// Reference (issue 3): adnanh/webhook starts ~5,700 `/bin/true`/s here, without waiting, and grew to 285 MB.
+// Goal: beat adnanh/webhook's rate of running `/bin/true` hooks with flat memory (BENCHMARKS.md has the figures).
 
 final class SinkSlot: @unchecked Sendable {
     var sink: HTTPSink?

@@ -3,7 +3,7 @@ import CallWatch
 import EngineFixtures
 import Foundation
 
-// Rule engine throughput (issue 2): events per second through decode+evaluate and through evaluate alone, with the
+// Rule engine throughput: events per second through decode+evaluate and through evaluate alone, with the
 // shipped rules.yaml and with 1,000 generated rules, and mallocs per event. Each iteration handles 1,000 events
 // (`scalingFactor: .kilo`), so throughput reads as events/s and mallocCountTotal as mallocs per event.
 // Goals: ≥ 2,000,000 events/s evaluating the shipped rules, ≥ 500,000 with 1,000 rules, and 0 mallocs per event

@@ -3,7 +3,7 @@ import Foundation
 
 /// Realistic 8x8 Call Status traffic, generated deterministically: masked sessions made of an inbound leg
 /// (`CALL_RECEIVED`), an outbound leg (`CALL_INITIATED`, `CALL_CONNECTED`), sometimes DTMF digits, and two
-/// disconnects, in the envelope shape of ../shared/examples/vcs-call-status.jsonl. Every event has its own
+/// disconnects, in the envelope shape of Tests/CallWatchTests/Fixtures/vcs-call-status.jsonl. Every event has its own
 /// `eventId`; destinations come from a pool that overlaps the generated rules' destinations, so rule lookups
 /// hit real candidates.
 public struct EventCorpus: Sendable {

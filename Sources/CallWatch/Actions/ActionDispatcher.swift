@@ -5,16 +5,19 @@ import Synchronization
 
 /// Runs alerts' actions: each action independently, `exec` and `http` each under a global concurrency limit.
 /// Work beyond the limit waits in a queue of small values, not as processes or open requests. `submit` never
-/// waits, so ingest never waits for an action.
+/// waits, so ingest never waits for an action. After each attempt it does what the action's `RetryPolicy`
+/// decides, waiting by its `DispatchClock`.
 public final class ActionDispatcher: Sendable {
     public struct Configuration: Sendable {
         public var execConcurrency: Int
         public var httpConcurrency: Int
         /// SIGTERM → SIGKILL grace for a hook that timed out.
         public var killGrace: Duration = .seconds(5)
-        /// First retry delay; doubles per attempt, with jitter, up to `backoffCap`.
+        /// First retry delay; doubles per attempt, with jitter, up to `backoffCap` (see `RetryPolicy`).
         public var backoffBase: Duration = .milliseconds(500)
         public var backoffCap: Duration = .seconds(60)
+        /// Draws the jitter factor, in 0.5...1, passed to the retry policy (tests fix it to make delays exact).
+        var jitter: @Sendable () -> Double = { Double.random(in: 0.5...1) }
 
         public init(execConcurrency: Int = 8, httpConcurrency: Int = 32) {
             self.execConcurrency = execConcurrency
@@ -24,12 +27,24 @@ public final class ActionDispatcher: Sendable {
         public init(defaults: RuleSet.Defaults) {
             self.init(execConcurrency: defaults.execConcurrency, httpConcurrency: defaults.httpConcurrency)
         }
+
+        /// The retry policy of `action`: its own `retries`, this configuration's backoff.
+        func retryPolicy(for action: ActionSpec) -> RetryPolicy {
+            let retries: Int
+            switch action {
+            case .exec(let action): retries = action.retries
+            case .http(let action): retries = action.retries
+            case .log: retries = 0
+            }
+            return RetryPolicy(retries: retries, backoffBase: backoffBase, backoffCap: backoffCap)
+        }
     }
 
     public typealias OutcomeHandler = @Sendable (ActionOutcome) async -> Void
 
     let configuration: Configuration
     let logger: Logger
+    let clock: any DispatchClock
     let exec: ExecRunner
     let http: HTTPSender
     /// Boxed: a closure read out of a `Mutex` directly gets re-wrapped in thunks on every read.
@@ -48,10 +63,12 @@ public final class ActionDispatcher: Sendable {
     public init(
         configuration: Configuration,
         logger: Logger,
+        clock: any DispatchClock = SystemDispatchClock(),
         onOutcome: @escaping OutcomeHandler = { _ in }
     ) {
         self.configuration = configuration
         self.logger = logger
+        self.clock = clock
         self.exec = ExecRunner(killGrace: configuration.killGrace, logger: logger)
         self.http = HTTPSender(logger: logger)
         self.outcomeHandler = Mutex(Handler(call: onOutcome))
@@ -71,21 +88,19 @@ public final class ActionDispatcher: Sendable {
         await handler.call(outcome)
     }
 
-    /// Queues every action of `alert`. Log actions run here and now (they are a line of output).
+    /// Queues every action of `alert`, all rendering from one `AlertRendering`. Log actions run here and now (they
+    /// are a line of output).
     public func submit(_ alert: Alert, actions: [ActionSpec]) {
-        for (index, action) in actions.enumerated() {
-            submit(PendingAction(alert: alert, actionIndex: index, action: action))
-        }
+        for pending in PendingAction.all(for: alert, actions: actions) { submit(pending) }
     }
 
     public func submit(_ pending: PendingAction) {
         switch pending.action {
         case .log(let action):
             let start = ContinuousClock.now
-            let context = AlertContext(alert: pending.alert)
             logger.log(
                 level: action.level,
-                "\(context.render(action.message))",
+                "\(pending.rendering.context.render(action.message))",
                 metadata: [
                     "rule": "\(pending.alert.rule)", "key": "\(pending.alert.keyText)", "alert": "\(pending.alert.id)",
                 ]
@@ -126,7 +141,7 @@ public final class ActionDispatcher: Sendable {
     private func consume(_ stream: AsyncStream<PendingAction>, permits: AsyncSemaphore) async {
         await withDiscardingTaskGroup { group in
             for await pending in stream {
-                if let notBefore = pending.notBefore, notBefore > Date() {
+                if let notBefore = pending.notBefore, notBefore > clock.now() {
                     // A retry resumed after a restart: it waits for its time without holding a permit.
                     group.addTask { await self.perform(pending, permits: permits, holdingPermit: false) }
                     continue
@@ -137,53 +152,32 @@ public final class ActionDispatcher: Sendable {
         }
     }
 
-    /// Runs one action to its end: attempts with backoff between them, a permit held only while attempting.
+    /// Runs one action to its end: attempts, each followed by what the retry policy decides, a permit held only
+    /// while attempting.
     private func perform(_ pending: PendingAction, permits: AsyncSemaphore, holdingPermit: Bool) async {
         let start = ContinuousClock.now
         let alert = pending.alert
         let kind = pending.action.kind
-        let context = AlertContext(alert: alert)
+        let policy = configuration.retryPolicy(for: pending.action)
         let metadata: Logger.Metadata = [
             "rule": "\(alert.rule)", "alert": "\(alert.id)", "action": "\(kind)", "index": "\(pending.actionIndex)",
         ]
-        let retries: Int
-        switch pending.action {
-        case .exec(let action): retries = action.retries
-        case .http(let action): retries = action.retries
-        case .log: retries = 0
-        }
         var attempts = pending.attempts
         var holdsPermit = holdingPermit
         if !holdsPermit, let notBefore = pending.notBefore {
-            try? await Task.sleep(for: .milliseconds(Int64(max(0, notBefore.timeIntervalSinceNow) * 1000)))
+            try? await clock.sleep(until: notBefore)
         }
         while !Task.isCancelled {
             if !holdsPermit { await permits.wait() }
             holdsPermit = true
             attempts += 1
-            let result = await attempt(pending.action, alert: alert, context: context, metadata: metadata)
+            let result = await attempt(pending, metadata: metadata)
             permits.signal()
             holdsPermit = false
             // Cancelled (shutdown past its grace): the outbox keeps the action pending for the next start.
             if Task.isCancelled { return }
-            var status: OutboxStatus?
-            var reason: String?
-            var retryAfter: Duration?
-            switch result {
-            case .success:
-                status = .success
-            case .failure(let why):
-                status = .failure
-                reason = why
-            case .retryable(let why, let after):
-                reason = why
-                retryAfter = after
-                if attempts > retries { status = .failure }
-            case .timeout(let why):
-                reason = why
-                if attempts > retries { status = .timeout }
-            }
-            if let status {
+            switch policy.decide(result, attempts: attempts, jitter: configuration.jitter()) {
+            case .finish(let status, let reason):
                 let outcome = ActionOutcome(
                     alertID: alert.id,
                     rule: alert.rule,
@@ -203,64 +197,55 @@ public final class ActionDispatcher: Sendable {
                 record(outcome)
                 await onOutcome(outcome)
                 return
-            }
-            Counter(
-                label: "callwatch_actions_total",
-                dimensions: [("rule", alert.rule), ("action", kind), ("outcome", "retry")]
-            ).increment()
-            let delay = retryAfter.map { min($0, configuration.backoffCap) } ?? backoff(afterAttempt: attempts)
-            logger.info(
-                "action will retry",
-                metadata: metadata.merging(["reason": "\(reason ?? "")", "delay": "\(delay)"]) { $1 }
-            )
-            await onOutcome(
-                ActionOutcome(
-                    alertID: alert.id,
-                    rule: alert.rule,
-                    actionIndex: pending.actionIndex,
-                    kind: kind,
-                    status: .pending,
-                    attempts: attempts,
-                    reason: reason,
-                    duration: ContinuousClock.now - start,
-                    notBefore: Date().addingTimeInterval(delay.seconds)
+            case .retry(let delay, let reason):
+                Counter(
+                    label: "callwatch_actions_total",
+                    dimensions: [
+                        ("rule", alert.rule), ("action", kind), ("outcome", OutboxStatus.pending.metricOutcome),
+                    ]
+                ).increment()
+                logger.info(
+                    "action will retry",
+                    metadata: metadata.merging(["reason": "\(reason)", "delay": "\(delay)"]) { $1 }
                 )
-            )
-            try? await Task.sleep(for: delay)
+                let notBefore = clock.now().addingTimeInterval(delay.seconds)
+                await onOutcome(
+                    ActionOutcome(
+                        alertID: alert.id,
+                        rule: alert.rule,
+                        actionIndex: pending.actionIndex,
+                        kind: kind,
+                        status: .pending,
+                        attempts: attempts,
+                        reason: reason,
+                        duration: ContinuousClock.now - start,
+                        notBefore: notBefore
+                    )
+                )
+                try? await clock.sleep(until: notBefore)
+            }
         }
     }
 
-    private func attempt(
-        _ action: ActionSpec,
-        alert: Alert,
-        context: AlertContext,
-        metadata: Logger.Metadata
-    ) async -> AttemptResult {
-        switch action {
+    private func attempt(_ pending: PendingAction, metadata: Logger.Metadata) async -> AttemptResult {
+        switch pending.action {
         case .exec(let exec):
             execInFlight.increment()
             defer { execInFlight.decrement() }
             return await self.exec.run(
-                ExecRunner.invocation(for: exec, alert: alert, context: context),
+                ExecRunner.invocation(for: exec, rendering: pending.rendering),
                 metadata: metadata
             )
         case .http(let http):
             httpInFlight.increment()
             defer { httpInFlight.decrement() }
             return await self.http.send(
-                HTTPSender.request(for: http, alert: alert, context: context),
+                HTTPSender.request(for: http, alert: pending.alert, rendering: pending.rendering),
                 metadata: metadata
             )
         case .log:
             return .success
         }
-    }
-
-    /// Exponential backoff with jitter: base × 2^(n-1), scaled by a random factor in [0.5, 1], capped.
-    func backoff(afterAttempt attempt: Int) -> Duration {
-        let exponent = min(attempt - 1, 20)
-        let full = min(configuration.backoffBase.seconds * pow(2, Double(exponent)), configuration.backoffCap.seconds)
-        return .milliseconds(Int64(full * Double.random(in: 0.5...1) * 1000))
     }
 
     private func record(_ outcome: ActionOutcome) {

@@ -1,6 +1,10 @@
-/// The template context of SPEC §4: payload fields of the alert's last event at the top level, `rule.*`,
-/// `alert.*` and the list `alert.events`. Built only when an alert fires.
-public struct AlertContext {
+/// What an action's templates see: the fields of the alert's last event (envelope and payload) at the top level,
+/// `dtmf`, `rule.name` and `rule.description`, `alert.*` (`alert.json` among them) and the list `alert.events`.
+/// Built once per fired alert, in its `AlertRendering`.
+///
+/// `@unchecked Sendable`: `values` holds only strings, booleans and arrays and dictionaries of them (see
+/// `mustacheValue`), all values, and nothing changes it after `init`.
+public struct AlertContext: @unchecked Sendable {
     public let values: [String: Any]
     /// The alert JSON, written once: it is the `{{alert.json}}` value, the exec stdin and the default HTTP body.
     public let alertJSON: String

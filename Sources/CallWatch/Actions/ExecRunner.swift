@@ -37,13 +37,15 @@ public struct ExecRunner: Sendable {
         public var timeout: Duration
     }
 
-    public static func invocation(for action: ExecAction, alert: Alert, context: AlertContext) -> Invocation {
-        var environment = AlertContext.environment(for: alert)
+    /// The action's argv, environment and stdin, rendered from the alert's shared `rendering`.
+    public static func invocation(for action: ExecAction, rendering: AlertRendering) -> Invocation {
+        let context = rendering.context
+        var environment = rendering.environment
         for (name, template) in action.env { environment[name] = context.render(template) }
         return Invocation(
             argv: action.command.map(context.render),
             environment: environment,
-            stdin: action.stdin == .alert ? context.alertJSON : nil,
+            stdin: action.stdin == .alert ? rendering.json : nil,
             workdir: action.workdir,
             timeout: action.timeout
         )

@@ -5,8 +5,8 @@ import Logging
 import FoundationNetworking
 #endif
 
-/// Sends `http` actions with Foundation's URLSession (libcurl on Linux). One attempt per call; the retry policy
-/// lives in `ActionRunner`.
+/// Sends `http` actions with Foundation's URLSession (libcurl on Linux). One attempt per call: `ActionDispatcher`
+/// retries as its `RetryPolicy` decides.
 public struct HTTPSender: Sendable {
     let session: URLSession
     public var logger: Logger
@@ -28,12 +28,14 @@ public struct HTTPSender: Sendable {
         public var timeout: Duration
     }
 
-    public static func request(for action: HTTPAction, alert: Alert, context: AlertContext) -> Request {
+    /// The action's request, rendered from the alert's shared `rendering`; `alert.id` is its `Idempotency-Key`.
+    public static func request(for action: HTTPAction, alert: Alert, rendering: AlertRendering) -> Request {
+        let context = rendering.context
         var headers = action.headers.map { ($0.name, context.render($0.value)) }
         let body: Data
         switch action.body {
         case .alert:
-            body = Data(context.alertJSON.utf8)
+            body = Data(rendering.json.utf8)
             headers.append(("Content-Type", "application/json"))
         case .json(let template):
             body = Data(JSONWriter.string(context.render(template)).utf8)

@@ -66,7 +66,7 @@ public struct Engine: Sendable {
     }
 
     /// A new engine for `ruleSet` that keeps the state of every rule whose name and state definition are
-    /// unchanged (hot reload).
+    /// unchanged (what a hot reload does).
     public init(ruleSet: RuleSet, carryingStateFrom previous: Engine) {
         self.init(ruleSet: ruleSet)
         var old: [String: (index: Int, runtime: RuleRuntime)] = [:]
@@ -122,7 +122,7 @@ public struct Engine: Sendable {
         for ruleIndex in matched { runtimes[ruleIndex].replay(event, at: now, recorded: recorded) }
     }
 
-    /// A disconnect drops the call's buffered digits in the sequence rules that matched its events.
+    /// A disconnect drops the call's buffered DTMF digits in the sequence rules that matched its events.
     mutating func dropBufferedDigits(for event: CallEvent) {
         guard !bufferedCalls.isEmpty, case .string(let status) = event[.callStatus], status == "CALL_DISCONNECTED",
             case .string(let callId) = event[.callId], let buffered = bufferedCalls.removeValue(forKey: callId)

@@ -1,7 +1,7 @@
 import Foundation
 import Yams
 
-/// `callwatch test`: rule unit tests in the style of `promtool test rules` (SPEC §2).
+/// `callwatch test`: rule unit tests in the style of `promtool test rules`.
 public struct RuleTests {
     public struct Expectation: Sendable {
         public var rule: String?
@@ -57,7 +57,7 @@ public struct RuleTests {
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(RulesError) -> RuleTests {
         let text = try RulesLoader.readText(path)
-        var reader = YAMLReader(file: path, environment: environment)
+        var reader = DiagnosingNodeReader(file: path, environment: environment)
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -100,7 +100,7 @@ public struct RuleTests {
         return RuleTests(ruleSet: ruleSet, cases: cases)
     }
 
-    static func loadCase(_ node: Node, number: Int, start: Date, reader: inout YAMLReader) -> Case? {
+    static func loadCase(_ node: Node, number: Int, start: Date, reader: inout DiagnosingNodeReader) -> Case? {
         guard let entries = reader.mapping(node, allowed: ["name", "events", "expect", "none"], what: "a test case")
         else {
             return nil

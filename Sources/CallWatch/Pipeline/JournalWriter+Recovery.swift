@@ -14,6 +14,7 @@ extension JournalWriter {
         let replayed = try rebuildState(now: now)
         var resumed = 0
         var abandoned: [OutboxUpdate] = []
+        var renderings: [String: AlertRendering] = [:]  // one per alert, as when it fired
         for entry in try store.pendingActions() {
             let actions = engine.ruleSet.rules.first { $0.name == entry.alert.rule }?.actions ?? []
             guard entry.actionIndex < actions.count, actions[entry.actionIndex].kind == entry.kind else {
@@ -29,13 +30,16 @@ extension JournalWriter {
                 continue
             }
             resumed += 1
+            let rendering = renderings[entry.alert.id] ?? AlertRendering(alert: entry.alert)
+            renderings[entry.alert.id] = rendering
             dispatcher.submit(
                 PendingAction(
                     alert: entry.alert,
                     actionIndex: entry.actionIndex,
                     action: actions[entry.actionIndex],
                     attempts: entry.attempts,
-                    notBefore: entry.notBefore
+                    notBefore: entry.notBefore,
+                    rendering: rendering
                 )
             )
         }

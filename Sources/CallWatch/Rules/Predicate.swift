@@ -16,7 +16,7 @@ public struct Scalar: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { string }
 
-    /// Equality as SPEC §3 defines it: numbers compare numerically (`0` equals `"0"`), other scalars as strings,
+    /// Equality as rules define it: numbers compare numerically (`0` equals `"0"`), other scalars as strings,
     /// and `null` matches null or absent.
     @inlinable
     public func matches(_ value: JSONValue?) -> Bool {

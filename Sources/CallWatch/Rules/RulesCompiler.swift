@@ -3,10 +3,10 @@ import Yams
 
 /// Compiles a rules document node by node. Keeps going after an error so one run reports every problem.
 struct RulesCompiler {
-    var reader: YAMLReader
+    var reader: DiagnosingNodeReader
     let path: String
 
-    init(reader: YAMLReader, path: String) {
+    init(reader: DiagnosingNodeReader, path: String) {
         self.reader = reader
         self.path = path
     }

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Yams
 
-/// Reads a rules file (SPEC §3): YAML with source marks → validated, compiled `RuleSet`. Every problem is a
+/// Reads a rules file: YAML with source marks → validated, compiled `RuleSet`. Every problem is a
 /// diagnostic naming file, line and column; nothing here throws anything but `RulesError`.
 public enum RulesLoader {
     static let topKeys = ["version", "server", "state", "defaults", "rules"]
@@ -26,7 +26,7 @@ public enum RulesLoader {
         path: String,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(RulesError) -> RuleSet {
-        var reader = YAMLReader(file: path, environment: environment)
+        var reader = DiagnosingNodeReader(file: path, environment: environment)
         reader.lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
         let root: Node?
         do {

@@ -1,14 +1,21 @@
-/// Where an action of a fired alert stands: the one vocabulary of the outbox, the dispatcher and the alerts listing.
-public enum OutboxStatus: String, Sendable, CaseIterable {
-    /// Not run yet, or failed an attempt with a retry scheduled.
+/// Where one action of an alert stands: the status the outbox stores (its raw values are the `status` column),
+/// the dispatcher reports in each `ActionOutcome`, and the alerts listing shows.
+public enum OutboxStatus: String, Sendable {
+    /// Not final: the action has yet to run, or a retry is scheduled at its `notBefore`.
     case pending
     case success
     case failure
     case timeout
 
-    /// Done for good: the outbox will not run it again.
+    /// Whether the action is done: every status but `pending`.
     public var isFinal: Bool { self != .pending }
 
-    /// The `outcome` label of `callwatch_actions_total`: a pending action after an attempt is a retry.
-    public var metricOutcome: String { self == .pending ? "retry" : rawValue }
+    /// The `outcome` label of `callwatch_actions_total`: the status itself for a final one, `retry` for an attempt
+    /// that will be tried again.
+    public var metricOutcome: String {
+        switch self {
+        case .pending: "retry"
+        case .success, .failure, .timeout: rawValue
+        }
+    }
 }

@@ -90,8 +90,8 @@ enum ActionFixture {
 
 }
 
-/// Collects the dispatcher's outcomes: final ones (success, failure, timeout) and the `retry` notices sent before
-/// each retry. `wait(for:)` returns once enough final outcomes arrived, or fails the test at a deadline.
+/// Collects the dispatcher's outcomes: final ones (success, failure, timeout) and the `pending` notices sent
+/// before each retry. `wait(for:)` returns once enough final outcomes arrived, or fails the test at a deadline.
 final class OutcomeCollector: Sendable {
     private let outcomes = Mutex<[ActionOutcome]>([])
 
@@ -114,12 +114,16 @@ final class OutcomeCollector: Sendable {
     }
 }
 
-/// Runs `body` with a running dispatcher; finishes it and waits for its queues to drain afterwards.
+/// Runs `body` with a running dispatcher; finishes it and waits for its queues to drain afterwards. `jitter`, when
+/// given, replaces the random jitter factor of every retry.
 func withDispatcher<T>(
     execConcurrency: Int = 8,
     httpConcurrency: Int = 8,
     killGrace: Duration = .seconds(1),
     backoffBase: Duration = .milliseconds(100),
+    backoffCap: Duration = .seconds(60),
+    jitter: Double? = nil,
+    clock: any DispatchClock = SystemDispatchClock(),
     logger: Logger = Logger(label: "callwatch.test", factory: { _ in SwiftLogNoOpLogHandler() }),
     _ body: (ActionDispatcher, OutcomeCollector) async throws -> T
 ) async throws -> T {
@@ -129,18 +133,25 @@ func withDispatcher<T>(
     )
     configuration.killGrace = killGrace
     configuration.backoffBase = backoffBase
+    configuration.backoffCap = backoffCap
+    if let jitter { configuration.jitter = { jitter } }
     let collector = OutcomeCollector()
-    let dispatcher = ActionDispatcher(configuration: configuration, logger: logger) { collector.append($0) }
+    let dispatcher = ActionDispatcher(configuration: configuration, logger: logger, clock: clock) {
+        collector.append($0)
+    }
     async let running: Void = dispatcher.run()
-    let result: Result<T, any Error>
+    let result: T
     do {
-        result = .success(try await body(dispatcher, collector))
+        result = try await body(dispatcher, collector)
     } catch {
-        result = .failure(error)
+        // A failed test does not wait for what is still running or scheduled (a retry on a manual clock would
+        // never come): leaving the scope without awaiting `running` cancels it.
+        dispatcher.finish()
+        throw error
     }
     dispatcher.finish()
     await running
-    return try result.get()
+    return result
 }
 
 /// A log handler that keeps every entry, for asserting what was logged.

@@ -71,17 +71,25 @@ extension Actions {
             }
         }
 
-        @Test func backoffDoublesWithJitterAndIsCapped() {
+        /// The dispatcher's policy with the jitter it draws: exact values per jitter are in `RetryPolicyTests`.
+        @Test func backoffDoublesWithJitterAndIsCapped() throws {
             var configuration = ActionDispatcher.Configuration()
             configuration.backoffBase = .milliseconds(100)
             configuration.backoffCap = .seconds(1)
-            let dispatcher = ActionDispatcher(
-                configuration: configuration,
-                logger: .init(label: "callwatch.test") { _ in SwiftLogNoOpLogHandler() }
-            )
+            let actions = try ActionFixture.actions("- http: {url: \"http://127.0.0.1/\", retries: 20}")
+            let action = try #require(actions.first)
+            let policy = configuration.retryPolicy(for: action)
             for attempt in 1...8 {
                 let nominal = min(Duration.milliseconds(100) * (1 << (attempt - 1)), .seconds(1))
-                let samples = (0..<200).map { _ in dispatcher.backoff(afterAttempt: attempt) }
+                let samples = (0..<200).map { _ in
+                    let decision = policy.decide(
+                        .retryable(reason: "HTTP 503", retryAfter: nil),
+                        attempts: attempt,
+                        jitter: configuration.jitter()
+                    )
+                    guard case .retry(let delay, _) = decision else { return Duration.zero }
+                    return delay
+                }
                 #expect(samples.allSatisfy { $0 >= nominal / 2 && $0 <= nominal }, "attempt \(attempt): \(samples)")
                 // Jitter: not every sample is the same.
                 #expect(Set(samples).count > 1, "attempt \(attempt): no jitter")

@@ -3,7 +3,7 @@ import Testing
 
 @testable import CallWatch
 
-/// SPEC §1: lenient decoding of 8x8 Call Status and Session Summary events, and the JSON reader/writer under it.
+/// Lenient decoding of 8x8 Call Status and Session Summary events, and the JSON reader/writer under it.
 @Suite struct EventDecodingTests {
     // MARK: Fixtures
 

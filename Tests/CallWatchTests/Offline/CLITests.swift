@@ -4,10 +4,11 @@ import Testing
 
 @testable import CallWatch
 
-/// SPEC §2: the built `callwatch` executable, run as a real child process. The test target does not depend on the
+/// The built `callwatch` executable, run as a real child process. The test target does not depend on the
 /// executable, so these tests use `.build/debug/callwatch` (the Makefile builds it before `swift test`).
+/// Tests/CallWatchTests/Offline/CLITests.swift → the package root.
 private let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
 private let executable = packageRoot.appendingPathComponent(".build/debug/callwatch")
 
 @Suite(

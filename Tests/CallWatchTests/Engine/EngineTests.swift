@@ -3,7 +3,7 @@ import Testing
 
 @testable import CallWatch
 
-/// SPEC §3 state and §4 alerts: windows, sequences, cooldowns, bounded state, reload carry-over, the rule index,
+/// Rule state and alerts: windows, sequences, cooldowns, bounded state, reload carry-over, the rule index,
 /// and the alert JSON. Time is always passed in: nothing here sleeps.
 @Suite struct EngineTests {
     static let origin = Date(timeIntervalSince1970: 1_795_514_400)  // 2026-11-24T10:00:00Z

@@ -1,54 +1,8 @@
 import CallWatch
 import Foundation
 import HTTPTypes
-import Hummingbird
-import HummingbirdCore
-import Logging
 import NIOCore
-import NIOHTTP1
 import NIOHTTPTypes
-import NIOHTTPTypesHTTP1
-
-/// Hummingbird's HTTP/1 child channel with one handler added: `POST {server.path}` is answered by `IngestHandler`
-/// on the connection's event loop, every other request goes on to the router. A profile of the router path put
-/// ~35 % of the daemon's CPU in per-request tasks and the async channel's hand-offs for a route whose own work
-/// (parse and hand to the journal) is ~6 %; the event loop now does that work and hands the event to the journal's
-/// writer directly. NIO's pipelining assistance keeps one request at a time per connection, whichever handler
-/// answers it, so responses stay in request order.
-struct IngestHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
-    typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
-
-    let responder: HTTPChannelHandler.Responder
-    let endpoint: IngestEndpoint
-
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        channel.eventLoop.makeCompletedFuture {
-            var limits = NIOHTTPDecoderLimitConfiguration()  // Hummingbird's defaults
-            limits.maxHeaderFieldSize = 80 * 1024
-            limits.maxHeaderListSize = 80 * 1024
-            limits.maxHeaderFieldCount = 1000
-            let pipeline = channel.pipeline.syncOperations
-            try pipeline.configureHTTPServerPipeline(
-                withPipeliningAssistance: true,
-                withErrorHandling: false,  // Hummingbird answers parse errors (400) after the async channel
-                withOutboundHeaderValidation: false,  // HTTPTypes validate fields already
-                withEncoderConfiguration: .init(),
-                withDecoderLimitConfiguration: limits
-            )
-            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
-            try pipeline.addHandler(IngestHandler(endpoint: endpoint))
-            return try NIOAsyncChannel(
-                wrappingChannelSynchronously: channel,
-                configuration: .init(isOutboundHalfClosureEnabled: true)
-            )
-        }
-    }
-
-    func handle(value: Value, logger: Logger) async {
-        await handleHTTP(asyncChannel: value, logger: logger)
-    }
-}
 
 /// One connection's ingest requests: refuses on the head alone when it can (before reading the body), collects the
 /// body, and answers an admitted event when the journal's writer has committed its batch. Anything else passes

@@ -4,7 +4,7 @@ import Testing
 
 @testable import CallWatch
 
-/// SPEC §3: every problem in a rules file is reported with file, line and column (1-based), the rule's name and,
+/// Every problem in a rules file is reported with file, line and column (1-based), the rule's name and,
 /// for a misspelling, the closest valid word. Loading never crashes, whatever the input.
 @Suite struct DiagnosticsTests {
     /// The diagnostics of loading `yaml`: the thrown ones, or the warnings of a successful load.
@@ -460,8 +460,9 @@ import Testing
 
     // MARK: Never crash
 
+    /// Tests/CallWatchTests/Rules/DiagnosticsTests.swift → the package root.
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
 
     /// Loads a variant: it must either succeed or throw diagnostics that each point into the file.
     static func loadNeverCrashes(_ bytes: [UInt8], _ what: String) {

@@ -1,8 +1,9 @@
 import Foundation
 import Yams
 
-/// Walks a Yams node tree, collecting diagnostics with file, line and column, substituting `${ENV}`.
-struct YAMLReader {
+/// Reads typed values (strings, numbers, durations, templates…) out of Yams nodes, substituting `${ENV}`; every
+/// problem becomes a diagnostic with file, line and column, and reading goes on.
+struct DiagnosingNodeReader {
     let file: String
     let environment: [String: String]
     /// The source, line by line: lets a template error inside a `|` block scalar point at its own line and column.

@@ -3,7 +3,7 @@ import Testing
 
 @testable import CallWatch
 
-/// SPEC §3 predicates: every operator, numeric-string coercion, null/absent, and all/any/not at depth.
+/// Predicates: every operator, numeric-string coercion, null/absent, and all/any/not at depth.
 @Suite struct PredicateTests {
     /// Compiles a one-rule file whose `when` is `when` (YAML, indented as a block under `when:`).
     static func predicate(

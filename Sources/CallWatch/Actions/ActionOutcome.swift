@@ -1,0 +1,18 @@
+import Foundation
+
+/// What the dispatcher reports after an attempt of an action: a final outcome (success, failure or timeout, once
+/// the retries are spent) or, before each retry, a `pending` one with the retry's time in `notBefore`.
+public struct ActionOutcome: Sendable {
+    public var alertID: String
+    public var rule: String
+    public var actionIndex: Int
+    public var kind: String
+    public var status: OutboxStatus
+    public var attempts: Int
+    public var reason: String?
+    public var duration: Duration
+    public var notBefore: Date? = nil
+
+    /// Whether the action is done (every status but `pending`).
+    public var isFinal: Bool { status.isFinal }
+}
