@@ -12,7 +12,11 @@ struct RuleMetrics {
             Counter(label: "callwatch_rule_matches_total", dimensions: [("rule", $0.name)], factory: factory)
         }
         fired = rules.map {
-            Counter(label: "callwatch_alerts_total", dimensions: [("rule", $0.name), ("state", "fired")], factory: factory)
+            Counter(
+                label: "callwatch_alerts_total",
+                dimensions: [("rule", $0.name), ("state", "fired")],
+                factory: factory
+            )
         }
         suppressed = rules.map {
             Counter(

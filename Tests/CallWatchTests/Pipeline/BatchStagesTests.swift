@@ -159,7 +159,11 @@ import Testing
             let answers = Answers()
             writer.handle(
                 try (0..<3).map {
-                    .event(answers.submission(try PipelineFixture.entry("k\($0)", tag: "x", destination: "+65\($0)", at: start)))
+                    .event(
+                        answers.submission(
+                            try PipelineFixture.entry("k\($0)", tag: "x", destination: "+65\($0)", at: start)
+                        )
+                    )
                 }
             )
             #expect(writer.engine.stateCount == 3)

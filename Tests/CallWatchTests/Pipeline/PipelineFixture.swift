@@ -38,7 +38,12 @@ enum PipelineFixture {
         )
     }
 
-    static func entry(_ id: String, tag: String, destination: String = "+6591234567", at: Date = Date()) throws
+    static func entry(
+        _ id: String,
+        tag: String,
+        destination: String = "+6591234567",
+        at: Date = Date()
+    ) throws
         -> JournalEntry
     {
         let bytes = body(id, tag: tag, destination: destination)

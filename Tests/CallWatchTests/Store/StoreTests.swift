@@ -224,7 +224,16 @@ import Testing
                 [AlertRecord(alert: alert, actionKinds: ["http", "exec"])]
             }
             let retryAt = Date().addingTimeInterval(30)
-            try store.record([OutboxUpdate(alertID: "alert-1", actionIndex: 0, status: .pending, attempts: 2, reason: "HTTP 503", notBefore: retryAt)])
+            try store.record([
+                OutboxUpdate(
+                    alertID: "alert-1",
+                    actionIndex: 0,
+                    status: .pending,
+                    attempts: 2,
+                    reason: "HTTP 503",
+                    notBefore: retryAt
+                )
+            ])
             try store.record([OutboxUpdate(alertID: "alert-1", actionIndex: 1, status: .success, attempts: 1)])
             let pending = try store.pendingActions()
             #expect(pending.count == 1)
@@ -234,7 +243,9 @@ import Testing
             #expect(abs((pending.first?.notBefore?.timeIntervalSince1970 ?? 0) - retryAt.timeIntervalSince1970) < 0.001)
             #expect(try store.pendingCount() == 1)
 
-            try store.record([OutboxUpdate(alertID: "alert-1", actionIndex: 0, status: .failure, attempts: 21, reason: "HTTP 503")])
+            try store.record([
+                OutboxUpdate(alertID: "alert-1", actionIndex: 0, status: .failure, attempts: 21, reason: "HTTP 503")
+            ])
             #expect(try store.pendingActions().isEmpty)
             let actions = try await store.recentAlerts(limit: 1).first?.actions ?? []
             #expect(actions.map(\.status) == [.failure, .success])
