@@ -92,14 +92,15 @@ public func buildApplication(
         router: router,
         server: HTTPServerBuilder { responder in IngestHTTP1Channel(responder: responder, endpoint: endpoint) },
         configuration: .init(address: .hostname(server.host, port: server.port), serverName: nil),
-        // Stopped in reverse order, after the HTTP server: the dispatcher's grace before the writer's drain.
+        // Stopped in reverse order, after the HTTP server: the config watch and the clock, the dispatcher's grace
+        // (outcomes still reach the writer), the writer's drain, then pruning and checkpoints.
         services: [
+            CheckpointService(store: store, logger: logger),
+            PrunerService(pipeline: pipeline, logger: logger, interval: .seconds(60)),
             PipelineService(pipeline: pipeline, onRecovered: onRecovered),
             DispatcherService(dispatcher: dispatcher, grace: configuration.shutdownGrace),
             TickService(pipeline: pipeline, interval: configuration.tickInterval),
             ConfigWatcher(reloader: reloader, interval: configuration.watchInterval),
-            PrunerService(pipeline: pipeline, logger: logger, interval: .seconds(60)),
-            CheckpointService(store: store, logger: logger),
         ],
         onServerRunning: { [logger, rules = ruleSet.rules.count] channel in
             // Said once the listener is bound, not before: a port already taken ends `serve` instead.
