@@ -5,7 +5,7 @@ import Synchronization
 /// The embedded store: SQLite in WAL mode through GRDB. One writer connection does all writes, so concurrent
 /// requests' events are committed together (group commit: see `Pipeline`).
 public final class SQLiteStore: EventStore {
-    public static let schemaVersion = 3
+    public static let schemaVersion = 4
     /// WAL size (4 KiB frames) past which the writer finishes a checkpoint itself so the WAL starts over. Small:
     /// the writer's pause grows with the WAL (measured ~1.6 ms at 256 frames, ~9 ms at 4,096 with checkpoints every
     /// 300 ms), and a WAL that is rewritten in place rather than grown is cheaper to sync.
@@ -132,6 +132,28 @@ public final class SQLiteStore: EventStore {
                 sql: """
                     ALTER TABLE alerts ADD COLUMN envelopes TEXT;
                     UPDATE meta SET value = '3' WHERE key = 'schema_version';
+                    """
+            )
+        }
+        // Identities namespaced by event type (8x8's eventIds are unique per event, not across event types): an
+        // event journaled as `eventId` becomes `eventType:eventId`, with the type the event decoder uses (the
+        // envelope's, else the payload's, else CALL_STATUS), so a redelivery after the upgrade is still a
+        // duplicate. Session summaries (`SESSION_SUMMARY:sessionId`) were namespaced already.
+        migrator.registerMigration("v4") { db in
+            try db.execute(
+                sql: """
+                    UPDATE OR IGNORE events SET identity = coalesce(
+                            CASE WHEN json_type(CAST(body AS TEXT), '$.eventType') = 'text'
+                                THEN json_extract(CAST(body AS TEXT), '$.eventType') END,
+                            CASE WHEN json_type(CAST(body AS TEXT), '$.payload.eventType') = 'text'
+                                THEN json_extract(CAST(body AS TEXT), '$.payload.eventType') END,
+                            'CALL_STATUS')
+                        || ':' || json_extract(CAST(body AS TEXT), '$.payload.eventId')
+                    WHERE json_valid(CAST(body AS TEXT))
+                        AND json_type(CAST(body AS TEXT), '$.payload.eventId') = 'text'
+                        AND json_extract(CAST(body AS TEXT), '$.payload.eventId') != ''
+                        AND identity = json_extract(CAST(body AS TEXT), '$.payload.eventId');
+                    UPDATE meta SET value = '4' WHERE key = 'schema_version';
                     """
             )
         }

@@ -81,7 +81,10 @@ import Testing
                 }
             }
             let store = try SQLiteStore(path: path)
-            _ = try store.append([StoreFixture.entry("m4"), StoreFixture.entry("m1")]) { _ in [] }
+            let appended = try store.append(
+                [StoreFixture.entry("CALL_STATUS:m4"), StoreFixture.entry("CALL_STATUS:m1")]
+            ) { _ in [] }
+            #expect(appended == [true, false])
             let (version, schema, seqs) = try await store.pool.read { db in
                 (
                     try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'schema_version'"),
@@ -89,10 +92,55 @@ import Testing
                     try Int.fetchAll(db, sql: "SELECT seq FROM events ORDER BY seq")
                 )
             }
-            #expect(version == "3")
+            #expect(version == String(SQLiteStore.schemaVersion))
             #expect(!schema.contains("AUTOINCREMENT"))
             #expect(seqs == [5, 9, 12, 13])
-            #expect(try store.entries(since: .distantPast).map(\.identity) == ["m1", "m2", "m3", "m4"])
+            #expect(
+                try store.entries(since: .distantPast).map(\.identity) == [
+                    "CALL_STATUS:m1", "CALL_STATUS:m2", "CALL_STATUS:m3", "CALL_STATUS:m4",
+                ]
+            )
+        }
+    }
+
+    /// A store written before identities were namespaced by event type: each event's identity becomes
+    /// `eventType:eventId` with the type its body says (CALL_STATUS when it says none), so a redelivery after the
+    /// upgrade is still answered duplicate; session summaries, already namespaced, and bodies with no eventId keep
+    /// theirs.
+    @Test func aVersion3StoreIsMigratedToIdentitiesNamespacedByEventType() async throws {
+        try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
+            let path = directory + "/cw.db"
+            let rows: [(identity: String, body: String)] = [
+                ("e1", #"{"eventType":"CALL_STATUS","payload":{"eventId":"e1","callStatus":"CALL_CONNECTED"}}"#),
+                ("e2", #"{"eventType":"CALL_ACTION","payload":{"eventId":"e2","callStatus":"ACTION_COMPLETED"}}"#),
+                ("e3", #"{"namespace":"VOICE","payload":{"eventId":"e3","callStatus":"CALL_INITIATED"}}"#),
+                ("SESSION_SUMMARY:s1", #"{"eventType":"SESSION_SUMMARY","payload":{"sessionId":"s1"}}"#),
+            ]
+            do {
+                let v3 = try DatabaseQueue(path: path)
+                try SQLiteStore.migrator.migrate(v3, upTo: "v3")
+                try await v3.write { db in
+                    for row in rows {
+                        try db.execute(
+                            sql: "INSERT INTO events (identity, received_at, body) VALUES (?, ?, ?)",
+                            arguments: [row.identity, Date().timeIntervalSince1970, Data(row.body.utf8)]
+                        )
+                    }
+                }
+            }
+            let store = try SQLiteStore(path: path)
+            #expect(
+                try store.entries(since: .distantPast).map(\.identity) == [
+                    "CALL_STATUS:e1", "CALL_ACTION:e2", "CALL_STATUS:e3", "SESSION_SUMMARY:s1",
+                ]
+            )
+            // The same events delivered again after the upgrade: duplicates, in their namespaced form.
+            let redelivered = try store.append(
+                ["CALL_STATUS:e1", "CALL_ACTION:e2", "SESSION_SUMMARY:s1", "CALL_STATUS:e2"].map {
+                    StoreFixture.entry($0)
+                }
+            ) { _ in [] }
+            #expect(redelivered == [false, false, false, true])
         }
     }
 
