@@ -56,7 +56,7 @@ public enum DispatcherFixtures {
 
 /// Outcomes of one burst, checked after it drains so a failing action cannot pass for a fast one.
 public final class OutcomeTally: Sendable {
-    private let counts = Mutex<[ActionOutcome.Status: Int]>([:])
+    private let counts = Mutex<[OutboxStatus: Int]>([:])
     private let firstReason = Mutex<String?>(nil)
 
     public init() {}
