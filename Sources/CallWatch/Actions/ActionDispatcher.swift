@@ -40,7 +40,7 @@ public final class ActionDispatcher: Sendable {
         }
     }
 
-    public typealias OutcomeHandler = @Sendable (ActionOutcome) async -> Void
+    public typealias OutcomeHandler = @Sendable (ActionOutcome) -> Void
 
     let configuration: Configuration
     let logger: Logger
@@ -78,14 +78,15 @@ public final class ActionDispatcher: Sendable {
         self.httpPermits = AsyncSemaphore(permits: configuration.httpConcurrency)
     }
 
-    /// Replaces the outcome handler (the pipeline wires itself in after both exist).
+    /// Replaces the outcome handler (the pipeline wires itself in after both exist). It must not block: it is
+    /// called from the action that just ended (the pipeline only queues the outcome for its writer).
     public func setOutcomeHandler(_ handler: @escaping OutcomeHandler) {
         outcomeHandler.withLock { $0 = Handler(call: handler) }
     }
 
-    func onOutcome(_ outcome: ActionOutcome) async {
+    func onOutcome(_ outcome: ActionOutcome) {
         let handler = outcomeHandler.withLock { $0 }
-        await handler.call(outcome)
+        handler.call(outcome)
     }
 
     /// Queues every action of `alert`, all rendering from one `AlertRendering`. Log actions run here and now (they
@@ -116,7 +117,7 @@ public final class ActionDispatcher: Sendable {
                 duration: ContinuousClock.now - start
             )
             record(outcome)
-            Task { await onOutcome(outcome) }
+            onOutcome(outcome)
         case .exec:
             execQueue.continuation.yield(pending)
         case .http:
@@ -195,7 +196,7 @@ public final class ActionDispatcher: Sendable {
                     )
                 }
                 record(outcome)
-                await onOutcome(outcome)
+                onOutcome(outcome)
                 return
             case .retry(let delay, let reason):
                 Counter(
@@ -209,7 +210,7 @@ public final class ActionDispatcher: Sendable {
                     metadata: metadata.merging(["reason": "\(reason)", "delay": "\(delay)"]) { $1 }
                 )
                 let notBefore = clock.now().addingTimeInterval(delay.seconds)
-                await onOutcome(
+                onOutcome(
                     ActionOutcome(
                         alertID: alert.id,
                         rule: alert.rule,
