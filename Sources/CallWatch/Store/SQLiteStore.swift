@@ -3,21 +3,21 @@ import GRDB
 import Synchronization
 
 /// The embedded store: SQLite in WAL mode through GRDB. One writer connection does all writes, so concurrent
-/// requests' events are committed together (group commit: see `Pipeline`).
+/// requests' events are committed together (group commit: see docs/design.md).
 public final class SQLiteStore: EventStore {
     public static let schemaVersion = 4
     /// WAL size (4 KiB frames) past which the writer finishes a checkpoint itself so the WAL starts over. Small:
-    /// the writer's pause grows with the WAL (measured ~1.6 ms at 256 frames, ~9 ms at 4,096 with checkpoints every
-    /// 300 ms), and a WAL that is rewritten in place rather than grown is cheaper to sync.
+    /// the writer's pause grows with the WAL, and a WAL that is rewritten in place rather than grown is cheaper to
+    /// sync (BENCHMARKS.md has the measurements; docs/design.md the mechanism).
     let rewindFrames: Int
 
     let pool: DatabasePool
     let path: String
     let checkpointer = Mutex<DatabaseQueue?>(nil)
-    /// Set by `checkpoint()` when the WAL has grown past `rewindFrames`; see `append`.
+    /// Set by `checkpoint()` when the WAL has grown past `rewindFrames`; see `write`.
     let rewindWanted = Atomic<Bool>(false)
     /// Held by whichever checkpoint runs, the background one or the writer's: SQLite answers a second checkpoint
-    /// SQLITE_BUSY, so without it they fail each other (seen: 9 failures in 0.15 s with a small `rewindFrames`).
+    /// SQLITE_BUSY, so without it they fail each other.
     let checkpointing = Mutex<Void>(())
 
     public enum OpenError: Error, CustomStringConvertible {
@@ -104,7 +104,7 @@ public final class SQLiteStore: EventStore {
             )
         }
         // `seq` without AUTOINCREMENT: SQLite then takes the largest rowid + 1 instead of reading and updating
-        // `sqlite_sequence` on every insert (~4 % more ingest throughput, measured). Journal order is kept: a new
+        // `sqlite_sequence` on every insert (BENCHMARKS.md). Journal order is kept: a new
         // row's seq is above every row present, and only pruning deletes rows.
         migrator.registerMigration("v2") { db in
             try db.execute(
