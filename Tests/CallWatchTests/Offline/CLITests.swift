@@ -125,7 +125,7 @@ final class CLITests {
         #expect(
             result.stdoutLines == [
                 "\(path):5:5: error: unknown key 'cooldwn' in rule 'broken'; did you mean 'cooldown'?",
-                "\(path):4:64: error: invalid regular expression '[x' in rule 'broken'",
+                "\(path):4:64: error: invalid regular expression '[x': expected ']' in rule 'broken'",
             ]
         )
         #expect(!result.stdout.contains("rules OK"))
@@ -170,7 +170,7 @@ final class CLITests {
 
     @Test func configDefaultsToTheEnvironmentVariable() throws {
         let path = try write(
-            "version: 1\nrules: [{name: a, when: {callStatus: X}, actions: []}]\n",
+            "version: 1\nrules: [{name: a, when: {callStatus: CALL_CONNECTED}, actions: []}]\n",
             named: "env.yaml"
         )
         let directory = scratch.appendingPathComponent("elsewhere")
