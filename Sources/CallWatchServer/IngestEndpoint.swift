@@ -1,7 +1,9 @@
 import CallWatch
 import Foundation
 import HTTPTypes
+import Logging
 import NIOCore
+import Synchronization
 
 /// `POST {server.path}`: the checks before an event reaches the journal, and the answers. Decodes straight from
 /// the request's buffer; `IngestHandler` runs it on the connection's event loop.
@@ -9,6 +11,14 @@ struct IngestEndpoint: Sendable {
     let pipeline: Pipeline
     let reloader: ConfigReloader
     let path: String
+    /// Set once the first CALL_ACTION event has been warned about.
+    private let callActionSeen = OnceFlag()
+
+    init(pipeline: Pipeline, reloader: ConfigReloader, path: String) {
+        self.pipeline = pipeline
+        self.reloader = reloader
+        self.path = path
+    }
 
     enum Admission {
         case refused(Answer)
@@ -90,7 +100,14 @@ struct IngestEndpoint: Sendable {
             Result { () throws(CallEvent.DecodingError) in try CallEvent.decode(bytes) }
         }
         switch decoded {
-        case .success(let event): return .admitted(event, Data(body.readableBytesView))
+        case .success(let event):
+            if case .string("CALL_ACTION") = event[.eventType], callActionSeen.setFirstTime() {
+                reloader.logger.warning(
+                    "CALL_ACTION event received: a Voice Call Action (VCA) webhook expects a call flow in the answer, which callwatch does not give (logged once)",
+                    metadata: ["path": "\(path)", "eventId": "\(event[.eventId]?.stringValue ?? "")"]
+                )
+            }
+            return .admitted(event, Data(body.readableBytesView))
         case .failure(let error):
             pipeline.countRejected()
             return .refused(.error(.badRequest, error.description))
@@ -126,5 +143,15 @@ struct IngestEndpoint: Sendable {
         if contentType == "application/json" { return true }  // what 8x8 sends: no Foundation on the hot path
         let media = contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
         return media == "application/json" || (media.hasPrefix("application/") && media.hasSuffix("+json"))
+    }
+}
+
+/// A flag that is set once, from any thread.
+final class OnceFlag: Sendable {
+    private let isSet = Atomic<Bool>(false)
+
+    /// True for the one caller that sets it.
+    func setFirstTime() -> Bool {
+        !isSet.load(ordering: .relaxed) && !isSet.exchange(true, ordering: .relaxed)
     }
 }

@@ -6,7 +6,11 @@ struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract: "Evaluate recorded events offline, each event's timestamp as the clock.",
-        discussion: "Input: JSON lines or one JSON array of envelopes or bare payloads; '-' reads standard input."
+        discussion: """
+            Input: JSON lines, one JSON array, or one pretty-printed event, of envelopes or bare payloads; '-' reads \
+            standard input. An event whose identity was seen before in the run is skipped, as serve answers it \
+            'duplicate'.
+            """
     )
 
     @OptionGroup var options: ConfigOption
@@ -16,6 +20,9 @@ struct ReplayCommand: AsyncParsableCommand {
 
     @Flag(help: "Run the fired alerts' actions for real (log, exec, http).")
     var execute = false
+
+    @Flag(help: "Evaluate events whose identity was seen before in this run (serve answers them 'duplicate').")
+    var keepDuplicates = false
 
     @Argument(help: "Event files ('-' for standard input).")
     var files: [String]
@@ -28,7 +35,7 @@ struct ReplayCommand: AsyncParsableCommand {
             for diagnostic in error.diagnostics { printError(diagnostic.description) }
             throw ExitCode.failure
         }
-        var replay = CallWatch.Replay(ruleSet: ruleSet)
+        var replay = CallWatch.Replay(ruleSet: ruleSet, keepDuplicates: keepDuplicates)
         var failed = false
         let dispatcher =
             execute
@@ -64,6 +71,11 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         dispatcher?.finish()
         await running
+        if replay.duplicatesSkipped > 0 {
+            printError(
+                "callwatch: \(replay.duplicatesSkipped) duplicate event(s) skipped (--keep-duplicates evaluates them)"
+            )
+        }
         if failed { throw ExitCode.failure }
     }
 }

@@ -82,7 +82,7 @@ struct AccessTests {
             let right = try await server.post(Fixture.event(id: "\(mode.name)-right"), headers: mode.right)
             #expect(right.status == .ok)
             #expect(right.statusField == "accepted")
-            #expect(try await server.storedIdentities() == ["\(mode.name)-right"])
+            #expect(try await server.storedIdentities() == ["CALL_STATUS:\(mode.name)-right"])
 
             let after = try await server.metrics()
             #expect(after.delta("callwatch_events_total", ["outcome": "rejected"], since: before) >= Double(refused))
@@ -158,7 +158,7 @@ struct AccessTests {
             if allowCase.allowed {
                 #expect(result.status == .ok)
                 #expect(result.statusField == "accepted")
-                #expect(try await server.storedIdentities() == ["allow-1"])
+                #expect(try await server.storedIdentities() == ["CALL_STATUS:allow-1"])
                 #expect(reload.status == .ok)
             } else {
                 #expect(result.status == .forbidden)

@@ -31,7 +31,7 @@ struct ConnectionTests {
             let requests = [
                 Self.post(Fixture.event(id: "pipelined-1")),
                 Self.health,
-                Self.post(#"{"payload": {}}"#),
+                Self.post(#"{"payload": []}"#),
                 Self.post(Fixture.event(id: "pipelined-1")),
                 "GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
                 Self.post(Fixture.event(id: "pipelined-2")),
@@ -48,7 +48,9 @@ struct ConnectionTests {
                 ]
             )
             #expect(responses[2].json?["error"] != nil)
-            #expect(try await server.storedIdentities().sorted() == ["pipelined-1", "pipelined-2"])
+            #expect(
+                try await server.storedIdentities().sorted() == ["CALL_STATUS:pipelined-1", "CALL_STATUS:pipelined-2"]
+            )
         }
     }
 
@@ -70,7 +72,9 @@ struct ConnectionTests {
             )
             #expect(closing.responses.map(\.status) == [200])
             #expect(closing.closed)
-            #expect(try await server.storedIdentities().sorted() == ["keep-open", "then-close"])
+            #expect(
+                try await server.storedIdentities().sorted() == ["CALL_STATUS:keep-open", "CALL_STATUS:then-close"]
+            )
         }
     }
 
@@ -95,7 +99,7 @@ struct ConnectionTests {
                 + "Content-Length: \(body.utf8.count)\r\n\r\n" + body + Self.post(body)
             let (responses, _) = try await RawHTTP.exchange(port: server.port, refusedThenGood, responses: 2)
             #expect(responses.map(\.status) == [415, 200])
-            #expect(try await server.storedIdentities() == ["after-refusal"])
+            #expect(try await server.storedIdentities() == ["CALL_STATUS:after-refusal"])
         }
     }
 
@@ -116,7 +120,7 @@ struct ConnectionTests {
                 responses: 1
             )
             #expect(other.first?.status == 404)
-            #expect(try await server.storedIdentities().sorted() == ["path-0", "path-1"])
+            #expect(try await server.storedIdentities().sorted() == ["CALL_STATUS:path-0", "CALL_STATUS:path-1"])
         }
     }
 

@@ -41,7 +41,7 @@ struct DuplicateTests {
             let end = try await server.metrics()
             #expect(end.delta("callwatch_rule_matches_total", ["rule": rule], since: start) == 6)
             #expect(end.delta("callwatch_alerts_total", ["rule": rule, "state": "fired"], since: start) == 2)
-            #expect(Set(try await server.storedIdentities()) == Set((1...6).map { "dup-\($0)" }))
+            #expect(Set(try await server.storedIdentities()) == Set((1...6).map { "CALL_STATUS:dup-\($0)" }))
         }
     }
 

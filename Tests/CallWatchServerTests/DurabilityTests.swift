@@ -32,7 +32,7 @@ struct DurabilityTests {
     }
 
     static func alertID(destination: String, completedBy eventID: String) -> String {
-        Alert.makeID(rule: "burst", key: destination, eventIdentity: eventID)
+        Alert.makeID(rule: "burst", key: destination, eventIdentity: "CALL_STATUS:" + eventID)
     }
 
     /// Writes the rules file and starts the first daemon of a scenario on `port`.
@@ -53,6 +53,7 @@ struct DurabilityTests {
     /// The identities in the journal, read with the library after the daemon is gone.
     static func journal(_ directory: String) async throws -> [String] {
         try SQLiteStore(path: directory + "/cw.db").entries(since: .distantPast).map(\.identity)
+            .map { $0.replacingOccurrences(of: "CALL_STATUS:", with: "") }
     }
 
     // MARK: A. Kills under concurrent load

@@ -184,7 +184,7 @@ struct IngestHandlerTests {
             #expect(accepted.head.status == .ok)
             #expect(accepted.isJSON)
             #expect(accepted.body == #"{"status":"accepted"}"#)
-            #expect(try await harness.storedIdentities() == ["collected-1"])
+            #expect(try await harness.storedIdentities() == ["CALL_STATUS:collected-1"])
 
             // The same connection, the same event again: admitted, and the journal says it is a duplicate.
             try await channel.writeInbound(Self.head())

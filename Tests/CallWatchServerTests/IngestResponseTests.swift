@@ -31,7 +31,7 @@ struct IngestResponseTests {
             #expect(second.isJSON)
             #expect(second.body == #"{"status":"duplicate"}"#)
 
-            #expect(try await server.storedIdentities() == ["ingest-accepted-1"])
+            #expect(try await server.storedIdentities() == ["CALL_STATUS:ingest-accepted-1"])
         }
     }
 
@@ -63,18 +63,18 @@ struct IngestResponseTests {
             says: "not a JSON object"
         ),
         Rejection(
-            name: "missing eventId",
+            name: "payload not an object",
             contentType: "application/json",
-            body: #"{"payload": {"callId": "c-1", "callStatus": "CALL_DISCONNECTED"}}"#,
+            body: #"{"payload": ["c-1", "CALL_DISCONNECTED"]}"#,
             status: .badRequest,
-            says: "eventId"
+            says: "payload"
         ),
         Rejection(
-            name: "empty eventId",
+            name: "no payload",
             contentType: "application/json",
-            body: #"{"payload": {"eventId": "", "callStatus": "CALL_DISCONNECTED"}}"#,
+            body: #"{"eventType": "CALL_STATUS", "eventData": {"eventId": "rejected-7"}}"#,
             status: .badRequest,
-            says: "eventId"
+            says: "payload"
         ),
         Rejection(
             name: "bare payload (no envelope)",
@@ -156,7 +156,7 @@ struct IngestResponseTests {
             )
             #expect(accepted.status == 200)
             #expect(accepted.json?["status"] as? String == "accepted")
-            #expect(try await server.storedIdentities() == ["chunked-small"])
+            #expect(try await server.storedIdentities() == ["CALL_STATUS:chunked-small"])
         }
     }
 

@@ -95,6 +95,7 @@ struct ShutdownTests {
             }
         }
         let stored = Set(try await RunningServer.storedIdentities(statePath: scratch.path("state.db")))
+            .map { $0.replacingOccurrences(of: "CALL_STATUS:", with: "") }
         #expect(acknowledged.isSubset(of: stored), "acknowledged but lost: \(acknowledged.subtracting(stored))")
     }
 }

@@ -138,7 +138,7 @@ struct SignalTests {
         #expect(status.0 == .exit)
         #expect(status.1 == 0)
         let stored = try await RunningServer.storedIdentities(statePath: scratch.path("state.db"))
-        #expect(stored == ["signal-1", "signal-2", "signal-3"])
+        #expect(stored == ["CALL_STATUS:signal-1", "CALL_STATUS:signal-2", "CALL_STATUS:signal-3"])
     }
 
     @Test(

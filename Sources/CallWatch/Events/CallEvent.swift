@@ -8,23 +8,23 @@ public struct CallEvent: Sendable {
     public var payload: JSONObject
     /// Indexed by `EventField.rawValue`; `nil` means absent.
     @usableFromInline var slots: [JSONValue?]
-    /// `payload.eventId`, else `eventType` + `payload.sessionId`: what de-duplication keys on.
+    /// What de-duplication keys on: `eventType:eventId`, `SESSION_SUMMARY:sessionId`, else `eventType:` + the
+    /// payload's canonical hash (`EventIdentity`).
     public let identity: String
     /// The parsed `timestamp` (or `endTime` of a session summary), when present and valid.
     public let timestamp: Date?
 
     public enum DecodingError: Error, Equatable, CustomStringConvertible {
-        case malformedJSON(String)
+        case malformedJSON(JSONParser.Error)
         case notAnObject
         case missingPayload
-        case missingIdentity
 
         public var description: String {
             switch self {
-            case .malformedJSON(let detail): "malformed JSON: \(detail)"
+            case .malformedJSON(let error):
+                "malformed JSON at line \(error.line), column \(error.column): \(error.message)"
             case .notAnObject: "the body is not a JSON object"
             case .missingPayload: "no 'payload' object"
-            case .missingIdentity: "no non-empty string 'payload.eventId' (or 'sessionId' for a session summary)"
             }
         }
     }
@@ -38,7 +38,7 @@ public struct CallEvent: Sendable {
         do {
             value = try JSONParser.parse(bytes)
         } catch {
-            throw .malformedJSON(error.description)
+            throw .malformedJSON(error)
         }
         return try CallEvent(json: value, allowBare: allowBare)
     }
@@ -67,10 +67,10 @@ public struct CallEvent: Sendable {
             payload = top
             envelope = JSONObject()
         }
-        try self.init(envelope: envelope, payload: payload!)
+        self.init(envelope: envelope, payload: payload!)
     }
 
-    public init(envelope: JSONObject, payload: JSONObject) throws(DecodingError) {
+    public init(envelope: JSONObject, payload: JSONObject) {
         var slots = [JSONValue?](repeating: nil, count: EventField.allCases.count)
         for member in envelope.members {
             switch member.key {
@@ -80,32 +80,39 @@ public struct CallEvent: Sendable {
             default: break
             }
         }
+        var payloadDTMF: JSONValue?
+        var payloadEventType: JSONValue?
         for member in payload.members {
             if let field = EventField.payloadByName[member.key] {
                 slots[field.rawValue] = member.value
-            } else if member.key == "eventType", slots[EventField.eventType.rawValue] == nil {
-                // A bare payload from a test file may carry its envelope's eventType.
-                slots[EventField.eventType.rawValue] = member.value
+            } else if member.key == "dtmf" {
+                payloadDTMF = member.value
+            } else if member.key == "eventType" {
+                payloadEventType = member.value
             }
         }
-        if slots[EventField.eventType.rawValue] == nil {
-            slots[EventField.eventType.rawValue] = .string(
-                slots[EventField.sessionStatus.rawValue] != nil && slots[EventField.eventId.rawValue] == nil
-                    ? "SESSION_SUMMARY" : "CALL_STATUS"
-            )
+        let envelopeEventType = slots[EventField.eventType.rawValue]
+        let eventType = EventIdentity.eventType(
+            envelope: envelopeEventType,
+            payload: payloadEventType,
+            hasSessionStatus: slots[EventField.sessionStatus.rawValue] != nil,
+            hasEventId: slots[EventField.eventId.rawValue] != nil
+        )
+        if envelopeEventType == nil {
+            // A bare payload from a test file may carry its envelope's eventType.
+            slots[EventField.eventType.rawValue] = payloadEventType ?? .string(eventType)
         }
-        if case .string(let status) = slots[EventField.callStatus.rawValue], status == "DTMF_RECEIVED" {
-            slots[EventField.dtmf.rawValue] = Self.dtmf(from: slots[EventField.eventData.rawValue])
-        }
-        if case .string(let eventId) = slots[EventField.eventId.rawValue], !eventId.isEmpty {
-            identity = eventId
-        } else if case .string(let sessionId) = slots[EventField.sessionId.rawValue], !sessionId.isEmpty,
-            case .string(let eventType) = slots[EventField.eventType.rawValue]
-        {
-            identity = eventType + ":" + sessionId
-        } else {
-            throw .missingIdentity
-        }
+        slots[EventField.dtmf.rawValue] = Self.dtmf(
+            payload: payloadDTMF,
+            eventData: slots[EventField.eventData.rawValue],
+            callStatus: slots[EventField.callStatus.rawValue]
+        )
+        identity = EventIdentity.identity(
+            eventType: eventType,
+            eventId: slots[EventField.eventId.rawValue],
+            sessionId: slots[EventField.sessionId.rawValue],
+            payload: payload
+        )
         var timestamp: Date?
         for field in [EventField.timestamp, .endTime] where timestamp == nil {
             if case .string(let text) = slots[field.rawValue] { timestamp = Timestamp.parse(text) }
@@ -116,21 +123,39 @@ public struct CallEvent: Sendable {
         self.slots = slots
     }
 
-    /// The digits of a DTMF event: `eventData.dtmf`, else the trimmed `eventData` string.
-    static func dtmf(from eventData: JSONValue?) -> JSONValue? {
+    /// The digits an event carries, whatever its callStatus, first found of: `payload.dtmf` (a string, or a number
+    /// written as digits), `eventData.dtmf`, then, for DTMF_RECEIVED only, the trimmed `eventData` string.
+    static func dtmf(payload: JSONValue?, eventData: JSONValue?, callStatus: JSONValue?) -> JSONValue? {
+        if let digits = digits(payload) { return digits }
         switch eventData {
+        case .object(let object):
+            if let digits = digits(object["dtmf"]) { return digits }
+        case .string, .number:
+            if case .string("DTMF_RECEIVED") = callStatus { return digits(eventData) }
+        default:
+            break
+        }
+        return nil
+    }
+
+    /// A string trimmed of blanks, or a number as digits; nil when that leaves nothing.
+    static func digits(_ value: JSONValue?) -> JSONValue? {
+        switch value {
         case .string(let text):
+            guard let first = text.utf8.first, let last = text.utf8.last else { return nil }
+            if !isBlank(first), !isBlank(last) { return value }
             let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
             return trimmed.isEmpty ? nil : .string(trimmed)
-        case .object(let object):
-            guard let digits = object["dtmf"] else { return nil }
-            if case .string(let text) = digits { return .string(text.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            return digits.stringValue.map { .string($0) }
         case .number(let number):
             return .string(JSONValue.format(number))
         default:
             return nil
         }
+    }
+
+    private static func isBlank(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\n")
+            || byte == UInt8(ascii: "\r")
     }
 
     @inlinable

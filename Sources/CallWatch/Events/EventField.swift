@@ -74,11 +74,35 @@ public enum FieldPath: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// True when the path names something callwatch documents (a known field, or a path below one).
+    /// True when the path names something 8x8 documents: a known field or a path below one (`details.CallA.…`),
+    /// or one of `documentedPaths` or a path below it.
     public var isDocumented: Bool {
         switch self {
-        case .known: true
-        case .path(let components): EventField.byName[components[0]] != nil
+        case .known: return true
+        case .path(let components):
+            if EventField.byName[components[0]] != nil { return true }
+            var prefix = ""
+            for component in components {
+                prefix = prefix.isEmpty ? component : prefix + "." + component
+                if Self.documentedPaths.contains(prefix) { return true }
+            }
+            return false
         }
     }
+
+    /// Fields in 8x8's published examples that have no slot of their own: the envelope's `version`, the recording
+    /// status and Call Action fields, the IVR and Voice Messaging summaries' timestamps, and the error and
+    /// call-quality objects at the payload's top level. Read through the payload (then the envelope) by name.
+    public static let documentedPaths: Set<String> = [
+        "version", "recordingId", "status", "clientActionId", "clientRequestId",
+        "initiatedTimestamp", "connectedTimestamp", "disconnectedTimestamp",
+        "errorDetails.errorCode", "errorDetails.errorMsg",
+        "callQuality.mos", "callQuality.packetLossRate", "callQuality.jitter",
+    ]
+
+    /// Every documented top-level name (known fields first), for did-you-mean hints.
+    public static let documentedNames: [String] =
+        EventField.allCases.map(\.name)
+        + documentedPaths.compactMap { $0.contains(".") ? nil : $0 }.sorted()
+        + ["errorDetails", "callQuality"]
 }

@@ -3,8 +3,33 @@
 public struct JSONParser {
     public struct Error: Swift.Error, CustomStringConvertible, Equatable {
         public var message: String
+        /// Where, as a 0-based byte offset and as the 1-based line and column (counted in characters) an editor shows.
         public var offset: Int
-        public var description: String { "\(message) at byte \(offset + 1)" }
+        public var line: Int
+        public var column: Int
+        public var description: String { "\(message) at line \(line), column \(column)" }
+
+        public init(message: String, offset: Int, line: Int, column: Int) {
+            self.message = message
+            self.offset = offset
+            self.line = line
+            self.column = column
+        }
+
+        /// Locates `offset` in `bytes`: only on the error path, so the parser itself never counts lines.
+        init(message: String, offset: Int, in bytes: UnsafeRawBufferPointer) {
+            var line = 1
+            var column = 1
+            for byte in UnsafeRawBufferPointer(rebasing: bytes[..<min(offset, bytes.count)]) {
+                if byte == UInt8(ascii: "\n") {
+                    line += 1
+                    column = 1
+                } else if byte & 0xC0 != 0x80 {  // not a UTF-8 continuation byte
+                    column += 1
+                }
+            }
+            self.init(message: message, offset: offset, line: line, column: column)
+        }
     }
 
     /// Nesting deeper than this is rejected, so a hostile body cannot exhaust the stack.
@@ -38,7 +63,7 @@ public struct JSONParser {
     }
 
     private func error(_ message: String) -> Error {
-        Error(message: message, offset: index)
+        Error(message: message, offset: index, in: bytes)
     }
 
     private mutating func skipWhitespace() {
@@ -148,7 +173,7 @@ public struct JSONParser {
                 index += 1
                 if isASCII { return String(decoding: slice, as: UTF8.self) }
                 guard let string = String(validating: slice, as: UTF8.self) else {
-                    throw Error(message: "invalid UTF-8 in string", offset: start)
+                    throw Error(message: "invalid UTF-8 in string", offset: start, in: bytes)
                 }
                 return string
             }
@@ -164,7 +189,7 @@ public struct JSONParser {
             case UInt8(ascii: "\""):
                 index += 1
                 guard let string = String(validating: scalars, as: UTF8.self) else {
-                    throw Error(message: "invalid UTF-8 in string", offset: start)
+                    throw Error(message: "invalid UTF-8 in string", offset: start, in: bytes)
                 }
                 return string
             case UInt8(ascii: "\\"):
@@ -268,7 +293,9 @@ public struct JSONParser {
         }
         if isInteger { return Double(negative ? -integer : integer) }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        guard let number = Double(text), number.isFinite else { throw Error(message: "invalid number", offset: start) }
+        guard let number = Double(text), number.isFinite else {
+            throw Error(message: "invalid number", offset: start, in: bytes)
+        }
         return number
     }
 }

@@ -33,6 +33,50 @@ public struct JSONWriter {
         }
     }
 
+    /// The canonical form event identities hash: like `write`, but each object's members sorted by the UTF-8 bytes
+    /// of their names (a stable sort, so repeated names keep their order), at every level.
+    public mutating func writeCanonical(_ value: JSONValue) {
+        switch value {
+        case .array(let elements):
+            bytes.append(UInt8(ascii: "["))
+            for (offset, element) in elements.enumerated() {
+                if offset > 0 { bytes.append(UInt8(ascii: ",")) }
+                writeCanonical(element)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .object(let object):
+            let sorted = object.members.enumerated().sorted { lhs, rhs in
+                let order = Self.compareUTF8(lhs.element.key, rhs.element.key)
+                return order != 0 ? order < 0 : lhs.offset < rhs.offset
+            }
+            bytes.append(UInt8(ascii: "{"))
+            for (offset, member) in sorted.enumerated() {
+                if offset > 0 { bytes.append(UInt8(ascii: ",")) }
+                writeString(member.element.key)
+                bytes.append(UInt8(ascii: ":"))
+                writeCanonical(member.element.value)
+            }
+            bytes.append(UInt8(ascii: "}"))
+        default:
+            write(value)
+        }
+    }
+
+    /// -1, 0 or 1 as `lhs` sorts before, with or after `rhs` byte by byte.
+    static func compareUTF8(_ lhs: String, _ rhs: String) -> Int {
+        var left = lhs.utf8.makeIterator()
+        var right = rhs.utf8.makeIterator()
+        while true {
+            switch (left.next(), right.next()) {
+            case (nil, nil): return 0
+            case (nil, _): return -1
+            case (_, nil): return 1
+            case (let a?, let b?) where a != b: return a < b ? -1 : 1
+            default: continue
+            }
+        }
+    }
+
     public mutating func writeString(_ string: String) {
         var string = string
         string.withUTF8 { utf8 in

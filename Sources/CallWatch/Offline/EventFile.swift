@@ -1,6 +1,7 @@
 import Foundation
 
-/// Reads recorded events for `replay`: JSON lines, or one JSON array, of envelopes or bare payloads.
+/// Reads recorded events for `replay`: JSON lines, one JSON array, or one (pretty-printed) JSON value, of envelopes
+/// or bare payloads. Each entry's line is the file's line; a JSON error names the file's line and column.
 public enum EventFile {
     public struct Entry: Sendable {
         public var line: Int
@@ -8,20 +9,12 @@ public enum EventFile {
     }
 
     public static func entries(in data: [UInt8]) -> [Entry] {
-        let firstByte = data.first {
-            $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\t")
-        }
+        let firstByte = data.first { !isBlank($0) }
         if firstByte == UInt8(ascii: "[") {
             return arrayEntries(data)
         }
-        // One pretty-printed event (a body saved from a request) is a file too.
-        if firstByte == UInt8(ascii: "{"), data.contains(UInt8(ascii: "\n")), let value = try? JSONParser.parse(data) {
-            return [
-                Entry(
-                    line: 1,
-                    result: Result { () throws(CallEvent.DecodingError) in try CallEvent(json: value, allowBare: true) }
-                )
-            ]
+        if firstByte == UInt8(ascii: "{"), let whole = oneValue(data) {
+            return [whole]
         }
         var entries: [Entry] = []
         var lineNumber = 0
@@ -32,11 +25,12 @@ public enum EventFile {
                 let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
                 let line = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
                 start = end + 1
-                if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") })
-                {
-                    continue
+                if line.allSatisfy(isBlank) { continue }
+                var result = Result { () throws(CallEvent.DecodingError) in try CallEvent.decode(line, allowBare: true)
                 }
-                let result = Result { () throws(CallEvent.DecodingError) in try CallEvent.decode(line, allowBare: true)
+                if case .failure(.malformedJSON(var error)) = result {
+                    error.line = lineNumber
+                    result = .failure(.malformedJSON(error))
                 }
                 entries.append(Entry(line: lineNumber, result: result))
             }
@@ -44,13 +38,40 @@ public enum EventFile {
         return entries
     }
 
+    /// The file as one JSON value when it is one: it parses whole, or it does not and neither does its first line
+    /// alone for want of the rest (a pretty-printed event with an error: one error, not one per line). nil for
+    /// JSON lines.
+    static func oneValue(_ data: [UInt8]) -> Entry? {
+        let error: JSONParser.Error
+        do {
+            let value = try JSONParser.parse(data)
+            return Entry(
+                line: 1,
+                result: Result { () throws(CallEvent.DecodingError) in try CallEvent(json: value, allowBare: true) }
+            )
+        } catch let caught {
+            error = caught
+        }
+        let start = data.firstIndex { !isBlank($0) } ?? 0
+        let end = data[start...].firstIndex(of: UInt8(ascii: "\n")) ?? data.count
+        let firstLine = Array(data[start..<end])
+        let contentLength = (firstLine.lastIndex { !isBlank($0) } ?? -1) + 1
+        do {
+            _ = try JSONParser.parse(firstLine)
+            return nil  // a complete value on the first line: JSON lines
+        } catch let lineError {
+            // An error inside the first line is that line's own (JSON lines); one at its end means it goes on.
+            guard lineError.offset >= contentLength else { return nil }
+        }
+        return Entry(line: error.line, result: .failure(.malformedJSON(error)))
+    }
+
     static func arrayEntries(_ data: [UInt8]) -> [Entry] {
         let value: JSONValue
         do {
             value = try JSONParser.parse(data)
         } catch {
-            let line = data.prefix(error.offset).count { $0 == UInt8(ascii: "\n") } + 1
-            return [Entry(line: line, result: .failure(.malformedJSON(error.description)))]
+            return [Entry(line: error.line, result: .failure(.malformedJSON(error)))]
         }
         guard case .array(let elements) = value else { return [] }
         return elements.enumerated().map { offset, element in
@@ -59,5 +80,10 @@ public enum EventFile {
                 result: Result { () throws(CallEvent.DecodingError) in try CallEvent(json: element, allowBare: true) }
             )
         }
+    }
+
+    static func isBlank(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
+            || byte == UInt8(ascii: "\t")
     }
 }

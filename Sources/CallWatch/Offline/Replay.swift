@@ -5,9 +5,16 @@ public struct Replay {
     public var engine: Engine
     /// Time of the last event, used for an event without a timestamp.
     var clock: Date?
+    /// Evaluate events whose identity was already seen in this run (`serve` answers them `duplicate`).
+    public var keepDuplicates: Bool
+    /// Identities seen so far, across every file of the run.
+    var seen: Set<String> = []
+    /// How many events were skipped as duplicates.
+    public private(set) var duplicatesSkipped = 0
 
-    public init(ruleSet: RuleSet) {
+    public init(ruleSet: RuleSet, keepDuplicates: Bool = false) {
         self.engine = Engine(ruleSet: ruleSet)
+        self.keepDuplicates = keepDuplicates
     }
 
     /// One problem with an input line, printed as `FILE:LINE: error: …`.
@@ -18,7 +25,8 @@ public struct Replay {
         public var description: String { "\(file):\(line): error: \(message)" }
     }
 
-    /// Evaluates every event of a file; bad lines come back as errors, the rest is processed.
+    /// Evaluates every event of a file; bad lines come back as errors, the rest is processed. An event whose identity
+    /// was seen before in this run is skipped (counted in `duplicatesSkipped`) unless `keepDuplicates`.
     public mutating func run(
         data: [UInt8],
         file: String,
@@ -30,6 +38,10 @@ public struct Replay {
             case .failure(let error):
                 onError(LineError(file: file, line: entry.line, message: error.description))
             case .success(let event):
+                if !keepDuplicates, !seen.insert(event.identity).inserted {
+                    duplicatesSkipped += 1
+                    continue
+                }
                 let now = event.timestamp ?? clock ?? Date()
                 clock = now
                 for alert in engine.evaluate(event, at: now).fired { await onAlert(alert) }

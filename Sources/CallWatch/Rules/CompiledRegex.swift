@@ -5,9 +5,35 @@ public struct CompiledRegex: @unchecked Sendable {
     public let pattern: String
     let expression: NSRegularExpression
 
-    public init(_ pattern: String) throws {
+    /// A pattern that does not compile, with what is wrong in it as Swift's regex parser words it (`expected ']'`):
+    /// NSRegularExpression, which evaluates the rules, says only that the value is invalid. `reason` is nil for the
+    /// rare pattern only ICU rejects.
+    public struct SyntaxError: Error, CustomStringConvertible {
+        public let pattern: String
+        public let reason: String?
+
+        public var description: String {
+            "invalid regular expression '\(pattern)'" + (reason.map { ": \($0)" } ?? "")
+        }
+    }
+
+    public init(_ pattern: String) throws(SyntaxError) {
         self.pattern = pattern
-        self.expression = try NSRegularExpression(pattern: pattern)
+        do {
+            self.expression = try NSRegularExpression(pattern: pattern)
+        } catch {
+            throw SyntaxError(pattern: pattern, reason: Self.reason(pattern))
+        }
+    }
+
+    /// What Swift's regex parser says is wrong with `pattern`, or nil when it accepts it.
+    static func reason(_ pattern: String) -> String? {
+        do {
+            _ = try Regex(pattern)
+            return nil
+        } catch {
+            return "\(error)"
+        }
     }
 
     public func contains(in text: String) -> Bool {

@@ -30,7 +30,11 @@ extension RulesCompiler {
 
     mutating func compileConditions(_ node: Node, field: String, context: String) -> [Condition]? {
         if node.scalar != nil {
-            return reader.scalar(node, what: "the value of '\(field)'", context: context).map { [.equals($0)] }
+            guard let scalar = reader.scalar(node, what: "the value of '\(field)'", context: context) else {
+                return nil
+            }
+            checkEquality(scalar, node, field: field, context: context)
+            return [.equals(scalar)]
         }
         guard node.mapping != nil else {
             reader.error(node, "a condition is a value or a map of operators; for a list use {in: [...]}\(context)")
@@ -50,6 +54,7 @@ extension RulesCompiler {
             switch op {
             case "eq", "ne":
                 guard let scalar = reader.scalar(value, what: what, context: context) else { continue }
+                checkEquality(scalar, value, field: field, context: context)
                 conditions.append(op == "eq" ? .equals(scalar) : .notEquals(scalar))
             case "lt", "lte", "gt", "gte":
                 guard let scalar = reader.scalar(value, what: what, context: context) else { continue }
@@ -68,7 +73,12 @@ extension RulesCompiler {
                     reader.error(value, "\(what) takes a list of values\(context)")
                     continue
                 }
-                let scalars = list.compactMap { reader.scalar($0, what: what, context: context) }
+                var scalars: [Scalar] = []
+                for element in list {
+                    guard let scalar = reader.scalar(element, what: what, context: context) else { continue }
+                    checkEquality(scalar, element, field: field, context: context)
+                    scalars.append(scalar)
+                }
                 conditions.append(op == "in" ? .oneOf(scalars) : .noneOf(scalars))
             case "regex":
                 guard let pattern = reader.string(value, what: what, context: context),

@@ -175,7 +175,9 @@ struct RulesCompiler {
         }
         var by: [FieldPath] = []
         if let value = entries["by"], let fields = reader.strings(value, what: "by", context: context) {
-            for (field, fieldNode) in fields { by.append(fieldPath(field, fieldNode, context: context)) }
+            for (field, fieldNode) in fields {
+                by.append(byFieldPath(field, fieldNode, rule: name, context: context))
+            }
         }
         var window: Rule.Window?
         if let value = entries["window"],
@@ -272,7 +274,7 @@ struct RulesCompiler {
         do {
             return try CompiledRegex(pattern)
         } catch {
-            reader.error(node, "invalid regular expression '\(pattern)'\(context)")
+            reader.error(node, "\(error)\(context)")
             return nil
         }
     }

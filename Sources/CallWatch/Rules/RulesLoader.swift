@@ -32,7 +32,7 @@ public enum RulesLoader {
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw RulesError(diagnostics: [yamlDiagnostic(error, path: path)])
+            throw RulesError(diagnostics: [yamlDiagnostic(error, path: path, text: text)])
         } catch {
             throw RulesError(diagnostics: [
                 Diagnostic(file: path, line: 1, column: 1, severity: .error, message: "invalid YAML: \(error)")
@@ -77,17 +77,23 @@ public enum RulesLoader {
         return text
     }
 
-    static func yamlDiagnostic(_ error: YamlError, path: String) -> Diagnostic {
+    /// A Yams error as a diagnostic at its mark; given the file's `text`, it also says how to fix the commonest
+    /// cause, an unquoted `${…}` in a flow collection.
+    static func yamlDiagnostic(_ error: YamlError, path: String, text: String = "") -> Diagnostic {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
             let detail = context.map { "\($0.text) " } ?? ""
+            let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+            // The error may be reported at the token after the `${…}`, on the next line.
+            let hint = [mark.line, mark.line - 1].lazy.filter { $0 >= 1 && $0 <= lines.count }
+                .compactMap { quotingHint(for: lines[$0 - 1]) }.first
             return Diagnostic(
                 file: path,
                 line: mark.line,
                 column: mark.column,
                 severity: .error,
-                message: "invalid YAML: \(detail)\(problem)"
+                message: "invalid YAML: \(detail)\(problem)" + (hint ?? "")
             )
         case .reader(let problem, _, _, _):
             return Diagnostic(file: path, line: 1, column: 1, severity: .error, message: "cannot read YAML: \(problem)")
@@ -95,5 +101,42 @@ public enum RulesLoader {
             let message = "\(error)".split(separator: "\n").first.map(String.init) ?? "invalid YAML"
             return Diagnostic(file: path, line: 1, column: 1, severity: .error, message: "invalid YAML: \(message)")
         }
+    }
+
+    /// `; quote a value that holds ${…} inside {…}: password: "${CALLWATCH_PASSWORD}"` when `line` has an unquoted
+    /// `${…}` inside a flow mapping or list, where YAML reads its `{` as the start of another mapping.
+    static func quotingHint(for line: Substring) -> String? {
+        var open: [Character] = []
+        var quote: Character?
+        /// Where the value being read starts, and the key before it, if any.
+        var valueStart = line.startIndex
+        var key = ""
+        var index = line.startIndex
+        while index < line.endIndex {
+            let character = line[index]
+            let next = line.index(after: index)
+            if let current = quote {
+                if character == current { quote = nil }
+            } else if character == "#", index == line.startIndex || line[line.index(before: index)] == " " {
+                return nil
+            } else if character == "\"" || character == "'", line[valueStart..<index].allSatisfy({ $0 == " " }) {
+                quote = character
+            } else if "{[,".contains(character) || character == ":" && (next == line.endIndex || line[next] == " ") {
+                if character == "{" || character == "[" { open.append(character) }
+                key = character == ":" ? String(line[valueStart..<index].trimmingCharacters(in: .whitespaces)) : ""
+                valueStart = next
+            } else if character == "}" || character == "]" {
+                _ = open.popLast()
+            } else if character == "$", let collection = open.last, line[next...].hasPrefix("{"),
+                let close = line[next...].firstIndex(of: "}")
+            {
+                let end = line[close...].dropFirst().firstIndex { ",}]".contains($0) } ?? line.endIndex
+                let value = line[valueStart..<end].trimmingCharacters(in: .whitespaces)
+                let example = (key.isEmpty ? "" : key + ": ") + "\"\(value)\""
+                return "; quote a value that holds ${…} inside \(collection == "{" ? "{…}" : "[…]"): \(example)"
+            }
+            index = next
+        }
+        return nil
     }
 }

@@ -29,9 +29,28 @@ public struct Template: Sendable, CustomStringConvertible {
         } catch let error as MustacheTemplate.ParserError {
             // The pragma we prepend shifts columns on the first line only.
             let column = error.context.lineNumber == 1 ? error.context.columnNumber - 24 : error.context.columnNumber
-            throw .syntax(message: "\(error.error)", line: error.context.lineNumber, column: max(1, column))
+            throw .syntax(message: Self.reason(error.error), line: error.context.lineNumber, column: max(1, column))
         } catch {
-            throw .syntax(message: "\(error)", line: 1, column: 1)
+            throw .syntax(message: Self.reason(error), line: 1, column: 1)
+        }
+    }
+
+    /// swift-mustache's parse error in words (it reports an enum case, documented in its source); the parser's
+    /// internal end-of-input error reads `overflow`.
+    static func reason(_ error: any Error) -> String {
+        switch error as? MustacheTemplate.Error {
+        case .sectionCloseNameIncorrect: return "a closing tag {{/…}} does not match the name of the open section"
+        case .unfinishedName: return "a tag is malformed: expected a name, then '}}'"
+        case .expectedSectionEnd: return "a section opened with {{#…}} or {{^…}} is never closed with {{/…}}"
+        case .invalidSetDelimiter: return "a set-delimiter tag is malformed (write {{=<% %>=}})"
+        case .transformAppliedToInheritanceSection: return "a transform cannot apply to an inheritance section"
+        case .illegalTokenInsideInheritSection: return "only block definitions may appear inside an inheritance section"
+        case .textInsideInheritSection: return "text may not appear inside an inheritance section"
+        case .invalidConfigVariableSyntax: return "a pragma tag {{% …}} is malformed"
+        case .unrecognisedConfigVariable: return "unknown pragma in a {{% …}} tag"
+        case nil:
+            let text = "\(error)"
+            return text == "overflow" ? "the template ends inside a tag" : text
         }
     }
 

@@ -40,7 +40,7 @@ enum ActionFixture {
 
     /// An alert of rule `hook-test` whose last (only) event has `payload(fields)`; a fresh id every call.
     static func alert(_ fields: [(String, JSONValue)] = [], rule: String = "hook-test") throws -> Alert {
-        let event = try CallEvent(envelope: JSONObject(), payload: payload(fields))
+        let event = CallEvent(envelope: JSONObject(), payload: payload(fields))
         let destination = event[.destination]?.stringValue ?? ""
         let now = Date()
         return Alert(

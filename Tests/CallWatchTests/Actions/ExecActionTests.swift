@@ -165,8 +165,8 @@ extension Actions {
                 // the hook exits.
                 var alert = try ActionFixture.alert()
                 let big: [(String, JSONValue)] = [("eventData", .string(String(repeating: "x", count: 4096)))]
-                alert.events = try (0..<40).map { _ in
-                    try CallEvent(envelope: JSONObject(), payload: ActionFixture.payload(big))
+                alert.events = (0..<40).map { _ in
+                    CallEvent(envelope: JSONObject(), payload: ActionFixture.payload(big))
                 }
                 #expect(alert.jsonString.utf8.count > 128 << 10)
                 let collected = try await Self.run("- exec: {command: [\"\(hook)\"]}", for: alert)

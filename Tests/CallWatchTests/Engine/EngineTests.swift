@@ -74,7 +74,7 @@ import Testing
         let alert = try #require(fired[2].first)
         #expect(alert.rule == "sip-failures")
         #expect(alert.count == 3)
-        #expect(alert.events.map(\.identity) == ["a", "b", "c"])
+        #expect(alert.events.map(\.identity) == ["CALL_STATUS:a", "CALL_STATUS:b", "CALL_STATUS:c"])
         #expect(alert.firstAt == Self.at(0))
         #expect(alert.lastAt == Self.at(300))
         #expect(alert.firedAt == Self.at(300))
@@ -103,7 +103,10 @@ import Testing
         )
         #expect(fired.map(\.count) == [0, 0, 0, 1])
         let alert = try #require(fired[3].first)
-        #expect(alert.events.map(\.identity) == ["b", "c", "d"], "the stale first event is not part of the alert")
+        #expect(
+            alert.events.map(\.identity) == ["CALL_STATUS:b", "CALL_STATUS:c", "CALL_STATUS:d"],
+            "the stale first event is not part of the alert"
+        )
         #expect(alert.firstAt == Self.at(100))
     }
 
@@ -119,7 +122,7 @@ import Testing
         )
         #expect(fired.map(\.count) == [0, 0, 0, 0, 1])
         #expect(fired[4].first?.key.first?.value == "A")
-        #expect(fired[4].first?.events.map(\.identity) == ["a1", "a2", "a3"])
+        #expect(fired[4].first?.events.map(\.identity) == ["CALL_STATUS:a1", "CALL_STATUS:a2", "CALL_STATUS:a3"])
     }
 
     @Test func windowIsEmptiedAfterFiring() throws {
@@ -128,7 +131,7 @@ import Testing
         for index in 0..<7 { steps.append((Double(index) * 10, try Self.failure("e\(index)"))) }
         let fired = Self.run(&engine, steps)
         #expect(fired.map(\.count) == [0, 0, 1, 0, 0, 1, 0])
-        #expect(fired[5].first?.events.map(\.identity) == ["e3", "e4", "e5"])
+        #expect(fired[5].first?.events.map(\.identity) == ["CALL_STATUS:e3", "CALL_STATUS:e4", "CALL_STATUS:e5"])
     }
 
     @Test func nonMatchingEventsDoNotCountTowardsAWindow() throws {
@@ -177,7 +180,7 @@ import Testing
         let alert = try #require(fired[2].first)
         #expect(alert.match == "*9#")
         #expect(alert.count == 3)
-        #expect(alert.events.map(\.identity) == ["d1", "d2", "d3"])
+        #expect(alert.events.map(\.identity) == ["CALL_STATUS:d1", "CALL_STATUS:d2", "CALL_STATUS:d3"])
         #expect(alert.firstAt == Self.at(0))
         #expect(alert.lastAt == Self.at(4))
         #expect(alert.key.map(\.value) == ["c1"])
@@ -230,7 +233,7 @@ import Testing
             ]
         )
         #expect(fired[3].first?.match == "*9#")
-        #expect(fired[3].first?.events.map(\.identity) == ["d1", "d3", "d4"])
+        #expect(fired[3].first?.events.map(\.identity) == ["CALL_STATUS:d1", "CALL_STATUS:d3", "CALL_STATUS:d4"])
     }
 
     @Test func sequenceBufferIsCappedAt64Characters() throws {
@@ -355,7 +358,10 @@ import Testing
         )
         #expect(fired.map(\.count) == [1, 0, 0, 1], "without emptying, '*9##' would fire again at once")
         #expect(fired[3].first?.match == "*9#")
-        #expect(fired[3].first?.events.contains { $0.identity == "d1" } == false, "d1 left with the first match")
+        #expect(
+            fired[3].first?.events.contains { $0.identity == "CALL_STATUS:d1" } == false,
+            "d1 left with the first match"
+        )
     }
 
     @Test func sequenceKeysAreIndependent() throws {
@@ -390,7 +396,7 @@ import Testing
         }
         #expect(evaluations.map(\.fired.count) == [1, 0, 0, 1, 0])
         #expect(evaluations.map(\.suppressed.count) == [0, 1, 1, 0, 1])
-        #expect(evaluations[1].suppressed.first?.events.first?.identity == "b")
+        #expect(evaluations[1].suppressed.first?.events.first?.identity == "CALL_STATUS:b")
         #expect(evaluations[1].suppressed.first?.rule == "failures")
         #expect(evaluations.allSatisfy { $0.matchedRules == [0] })
     }
@@ -477,7 +483,7 @@ import Testing
         var fired = 0
         for index in 0..<10_000 {
             payload["callId"] = .string("call-\(index)")
-            let event = try CallEvent(envelope: template.envelope, payload: payload)
+            let event = CallEvent(envelope: template.envelope, payload: payload)
             fired += engine.evaluate(event, at: Self.at(Double(index))).fired.count
             largest = max(largest, engine.stateCount)
         }
@@ -508,7 +514,7 @@ import Testing
         var reloaded = Engine(ruleSet: try Self.ruleSet(edited), carryingStateFrom: old)
         let fired = reloaded.evaluate(try Self.failure("c"), at: Self.at(2)).fired
         #expect(fired.count == 1)
-        #expect(fired.first?.events.map(\.identity) == ["a", "b", "c"])
+        #expect(fired.first?.events.map(\.identity) == ["CALL_STATUS:a", "CALL_STATUS:b", "CALL_STATUS:c"])
         #expect(fired.first?.description == "3 failures within five minutes")
     }
 

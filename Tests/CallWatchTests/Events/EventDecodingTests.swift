@@ -33,7 +33,7 @@ import Testing
 
     @Test func envelopeFieldsLandInTheirSlots() throws {
         let event = try CallEvent.decode(try Self.fixtureLines()[0])
-        #expect(event.identity == "e1f0a001-4f1d-11f1-8a01-0242ac120002")
+        #expect(event.identity == "CALL_STATUS:e1f0a001-4f1d-11f1-8a01-0242ac120002")
         #expect(event[.eventId] == .string("e1f0a001-4f1d-11f1-8a01-0242ac120002"))
         #expect(event[.callStatus] == .string("CALL_RECEIVED"))
         #expect(event[.callDirection] == .string("INBOUND"))
@@ -49,7 +49,7 @@ import Testing
     @Test func bareTopLevelPayloadIsAcceptedOnlyWhenAllowed() throws {
         let body = #"{"eventId": "bare-1", "callStatus": "CALL_CONNECTED", "sipCode": 200}"#
         let event = try CallEvent.decode(body, allowBare: true)
-        #expect(event.identity == "bare-1")
+        #expect(event.identity == "CALL_STATUS:bare-1")
         #expect(event[.callStatus] == .string("CALL_CONNECTED"))
         #expect(event.envelope.members.isEmpty)
         #expect(event[.eventType] == .string("CALL_STATUS"), "a bare payload defaults to CALL_STATUS")
@@ -149,7 +149,14 @@ import Testing
         #expect(try dtmf(#"" ""#) == nil, "a blank eventData carries no digit")
         #expect(try dtmf(#"{"other": "1"}"#) == nil)
         #expect(try dtmf("null") == nil)
-        #expect(try dtmf(#"{"dtmf": "1"}"#, status: "CALL_CONNECTED") == nil, "dtmf is derived for DTMF_RECEIVED only")
+        #expect(
+            try dtmf(#"{"dtmf": "1"}"#, status: "ACTION_COMPLETED") == .string("1"),
+            "eventData.dtmf whatever the status"
+        )
+        #expect(
+            try dtmf(#"" 5 ""#, status: "CALL_CONNECTED") == nil,
+            "a bare eventData string counts for DTMF_RECEIVED only"
+        )
         let fixture = try CallEvent.decode(try Self.fixtureLines()[3])
         #expect(fixture[.dtmf] == .string("1"))
         #expect(fixture[.eventData] == .object(JSONObject([("dtmf", .string("1"))])))
@@ -227,7 +234,7 @@ import Testing
         let event = try CallEvent.decode(
             #"{"eventType": "SESSION_SUMMARY", "payload": {"eventId": "ev", "sessionId": "s"}}"#
         )
-        #expect(event.identity == "ev")
+        #expect(event.identity == "SESSION_SUMMARY:ev")
     }
 
     // MARK: Rejections
@@ -236,10 +243,6 @@ import Testing
         (#"{"namespace": "VOICE", "eventType": "CALL_STATUS"}"#, false, .missingPayload),
         (#"{"payload": "not an object"}"#, false, .missingPayload),
         (#"{"payload": null}"#, true, .missingPayload),
-        (#"{"payload": {"callStatus": "CALL_CONNECTED"}}"#, false, .missingIdentity),
-        (#"{"payload": {"eventId": ""}}"#, false, .missingIdentity),
-        (#"{"payload": {"eventId": 42}}"#, false, .missingIdentity),
-        (#"{"payload": {"eventId": null, "sessionId": ""}}"#, false, .missingIdentity),
         (#"{"callStatus": "CALL_CONNECTED"}"#, true, .missingPayload),
         (#"{"eventId": "only-bare"}"#, false, .missingPayload),
         ("[]", true, .notAnObject),
@@ -248,7 +251,7 @@ import Testing
     ]
 
     @Test(arguments: rejected)
-    func rejectsBodiesWithoutAnIdentifiablePayload(body: String, allowBare: Bool, error: CallEvent.DecodingError) {
+    func rejectsBodiesWithoutAPayloadObject(body: String, allowBare: Bool, error: CallEvent.DecodingError) {
         #expect(throws: error) { try CallEvent.decode(body, allowBare: allowBare) }
     }
 
@@ -268,7 +271,7 @@ import Testing
     @Test func decodesFromRawBytes() throws {
         let bytes = Array(#"{"payload": {"eventId": "raw", "sipCode": 503}}"#.utf8)
         let event = try bytes.withUnsafeBytes { try CallEvent.decode($0) }
-        #expect(event.identity == "raw")
+        #expect(event.identity == "CALL_STATUS:raw")
         #expect(event[.sipCode] == .number(503))
     }
 
@@ -327,9 +330,11 @@ import Testing
     }
 
     @Test func reportsWhereParsingFailed() {
-        #expect(throws: JSONParser.Error(message: "unexpected character", offset: 3)) { try JSONParser.parse("[1,]") }
-        let error = JSONParser.Error(message: "unexpected character", offset: 3)
-        #expect(error.description == "unexpected character at byte 4")
+        #expect(throws: JSONParser.Error(message: "unexpected character", offset: 3, line: 1, column: 4)) {
+            try JSONParser.parse("[1,]")
+        }
+        let error = JSONParser.Error(message: "unexpected character", offset: 3, line: 1, column: 4)
+        #expect(error.description == "unexpected character at line 1, column 4")
     }
 
     @Test func limitsNestingDepth() throws {

@@ -125,7 +125,7 @@ final class CLITests {
         #expect(
             result.stdoutLines == [
                 "\(path):5:5: error: unknown key 'cooldwn' in rule 'broken'; did you mean 'cooldown'?",
-                "\(path):4:64: error: invalid regular expression '[x' in rule 'broken'",
+                "\(path):4:64: error: invalid regular expression '[x': expected ']' in rule 'broken'",
             ]
         )
         #expect(!result.stdout.contains("rules OK"))
@@ -170,7 +170,7 @@ final class CLITests {
 
     @Test func configDefaultsToTheEnvironmentVariable() throws {
         let path = try write(
-            "version: 1\nrules: [{name: a, when: {callStatus: X}, actions: []}]\n",
+            "version: 1\nrules: [{name: a, when: {callStatus: CALL_CONNECTED}, actions: []}]\n",
             named: "env.yaml"
         )
         let directory = scratch.appendingPathComponent("elsewhere")
@@ -303,6 +303,68 @@ final class CLITests {
         #expect(bad.stderr.hasPrefix("<stdin>:1: error: malformed JSON"))
     }
 
+    @Test func replayGivesOnePrettyPrintedFileWithAnErrorOneError() throws {
+        let path = Self.fixtures.appendingPathComponent("8x8/vca-call-received-commented.json").path
+        let result = try Self.run(["replay", "-c", "rules.yaml", path])
+        #expect(result.status == 1)
+        #expect(
+            result.stderrLines == [
+                "\(path):21: error: malformed JSON at line 21, column 21: expected a member name"
+            ]
+        )
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test func replayNamesTheFileLineOfABadJSONLine() throws {
+        let path = try write(
+            """
+            {"eventId": "ok", "callStatus": "CALL_CONNECTED", "timestamp": "2026-11-24T10:00:00Z"}
+            {"eventId": "broken" "callStatus": "CALL_CONNECTED"}
+            """,
+            named: "bad.jsonl"
+        )
+        let result = try Self.run(["replay", "-c", "rules.yaml", path])
+        #expect(result.stderrLines == ["\(path):2: error: malformed JSON at line 2, column 22: expected ',' or '}'"])
+    }
+
+    @Test func replaySkipsARedeliveredEventUnlessAskedToKeepIt() throws {
+        // The third failure is a redelivery of the second: serve would answer it duplicate, so no window of 3.
+        let events = """
+            {"eventId": "r1", "callStatus": "CALL_DISCONNECTED", "sipCode": 486, "destination": "+6512", "timestamp": "2026-11-24T10:00:00Z"}
+            {"eventId": "r2", "callStatus": "CALL_DISCONNECTED", "sipCode": 486, "destination": "+6512", "timestamp": "2026-11-24T10:01:00Z"}
+            {"eventId": "r2", "callStatus": "CALL_DISCONNECTED", "sipCode": 486, "destination": "+6512", "timestamp": "2026-11-24T10:01:00Z"}
+
+            """
+        let path = try write(events, named: "redelivered.jsonl")
+        let skipped = try Self.run(["replay", "-c", "rules.yaml", path])
+        #expect(skipped.status == 0)
+        #expect(skipped.stdout.isEmpty)
+        #expect(skipped.stderrLines == ["callwatch: 1 duplicate event(s) skipped (--keep-duplicates evaluates them)"])
+
+        let kept = try Self.run(["replay", "--keep-duplicates", "-c", "rules.yaml", path])
+        #expect(kept.status == 0)
+        #expect(kept.stderr.isEmpty)
+        #expect(kept.stdoutLines.count == 1)
+        #expect(kept.stdoutLines.first?.contains("repeated-sip-failures destination=+6512 count=3") == true)
+
+        // Across files of one run too.
+        let again = try write(events.split(separator: "\n").last.map(String.init) ?? "", named: "again.jsonl")
+        let twoFiles = try Self.run(["replay", "-c", "rules.yaml", path, again])
+        #expect(twoFiles.stderrLines == ["callwatch: 2 duplicate event(s) skipped (--keep-duplicates evaluates them)"])
+    }
+
+    @Test func replayReadsEveryDocumentedShape() throws {
+        let directory = Self.fixtures.appendingPathComponent("8x8")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+            .filter { !$0.contains("commented") }
+        #expect(files.count >= 7)
+        let result = try Self.run(
+            ["replay", "-c", "rules.yaml"] + files.map { directory.appendingPathComponent($0).path }
+        )
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.isEmpty)
+    }
+
     @Test func replayAcceptsAJSONArray() throws {
         let array = "[" + Self.failuresJSONL.split(separator: "\n").joined(separator: ",\n") + "]"
         let result = try Self.run(["replay", "-c", "rules.yaml", "-"], stdin: array)
@@ -323,8 +385,8 @@ final class CLITests {
         let result = try Self.run(["test", "tests/rules.test.yaml"])
         #expect(result.status == 0)
         let lines = result.stdoutLines
-        #expect(lines.last == "10 passed, 0 failed")
-        #expect(lines.dropLast().count == 10)
+        #expect(lines.last == "11 passed, 0 failed")
+        #expect(lines.dropLast().count == 11)
         #expect(lines.dropLast().allSatisfy { $0.hasPrefix("PASS ") })
         #expect(lines.first == "PASS three failures to one destination fire once")
     }

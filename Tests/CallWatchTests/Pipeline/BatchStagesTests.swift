@@ -14,7 +14,9 @@ import Testing
             let entries = try ["a", "b", "a"].map { try PipelineFixture.entry($0, tag: "x") }
             let inserted = try store.write { try BatchStages.insert(entries, into: $0) }
             #expect(inserted == [true, true, false])
-            #expect(BatchStages.fresh(entries, inserted: inserted).map(\.identity) == ["a", "b"])
+            #expect(
+                BatchStages.fresh(entries, inserted: inserted).map(\.identity) == ["CALL_STATUS:a", "CALL_STATUS:b"]
+            )
             let again = try store.write { try BatchStages.insert([try PipelineFixture.entry("b", tag: "x")], into: $0) }
             #expect(again == [false])
             #expect(try store.write { try BatchStages.insert([], into: $0) } == [])
@@ -77,11 +79,15 @@ import Testing
         let answers = Answers()
         let batch = try ["a", "b"].map { answers.submission(try PipelineFixture.entry($0, tag: "x")) }
         BatchStages.answer(batch, inserted: [true, false], counters: counters)
-        #expect(answers.all == ["a: accepted", "b: duplicate"])
+        #expect(answers.all == ["CALL_STATUS:a: accepted", "CALL_STATUS:b: duplicate"])
         #expect(PipelineFixture.counter(metrics, "callwatch_events_total", [("outcome", "accepted")]) == 1)
         #expect(PipelineFixture.counter(metrics, "callwatch_events_total", [("outcome", "duplicate")]) == 1)
         BatchStages.refuse(batch, Pipeline.IngestError.shuttingDown)
-        #expect(answers.all.suffix(2) == ["a: callwatch is shutting down", "b: callwatch is shutting down"])
+        #expect(
+            answers.all.suffix(2) == [
+                "CALL_STATUS:a: callwatch is shutting down", "CALL_STATUS:b: callwatch is shutting down",
+            ]
+        )
     }
 
     // MARK: The writer's messages, in order
@@ -102,7 +108,7 @@ import Testing
                 .reload(reloaded) { isLive in answers.note("reload: \(isLive)") },
                 .event(after),
             ])
-            #expect(answers.all == ["before: accepted", "reload: true", "after: accepted"])
+            #expect(answers.all == ["CALL_STATUS:before: accepted", "reload: true", "CALL_STATUS:after: accepted"])
             #expect(PipelineFixture.matches(metrics, "tag-x") == 1)
             #expect(PipelineFixture.matches(metrics, "tag-y") == 1)
             #expect(PipelineFixture.fired(metrics, "tag-y") == 1)
@@ -143,7 +149,7 @@ import Testing
             writer.handle([.outcome(outcome(.success, attempts: 2))])
             #expect(try store.pendingActions().isEmpty)
             #expect(writer.pendingActions == 0)
-            #expect(answers.all == ["e1: accepted", "e2: accepted"])
+            #expect(answers.all == ["CALL_STATUS:e1: accepted", "CALL_STATUS:e2: accepted"])
         }
     }
 

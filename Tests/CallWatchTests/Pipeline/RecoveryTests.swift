@@ -25,7 +25,7 @@ import Testing
             }
             #expect(report?.eventsReplayed == 2)
             let alerts = try await SQLiteStore(path: path).recentAlerts(limit: 10)
-            #expect(alerts.map(\.id) == [Alert.makeID(rule: "burst", key: "+65001", eventIdentity: "w3")])
+            #expect(alerts.map(\.id) == [Alert.makeID(rule: "burst", key: "+65001", eventIdentity: "CALL_STATUS:w3")])
             #expect(alerts.first?.key == "destination=+65001")
         }
     }
@@ -54,10 +54,12 @@ import Testing
                 #expect(try await pipeline.store.recentAlerts(limit: 10).isEmpty)
                 try await StoreFixture.ingest(pipeline, "f4", destination: "+65009")
                 let alerts = try await pipeline.store.recentAlerts(limit: 10)
-                #expect(alerts.map(\.id) == [Alert.makeID(rule: "burst", key: "+65009", eventIdentity: "f4")])
+                #expect(
+                    alerts.map(\.id) == [Alert.makeID(rule: "burst", key: "+65009", eventIdentity: "CALL_STATUS:f4")]
+                )
             }
             let journal = try SQLiteStore(path: path).entries(since: .distantPast)
-            #expect(journal.map(\.identity) == ["f1", "f3", "f4"])
+            #expect(journal.map(\.identity) == ["CALL_STATUS:f1", "CALL_STATUS:f3", "CALL_STATUS:f4"])
         }
     }
 
@@ -70,7 +72,7 @@ import Testing
                     try await StoreFixture.ingest(pipeline, id, destination: "+65002")
                 }
             }
-            let firstAlert = Alert.makeID(rule: "burst", key: "+65002", eventIdentity: "f3")
+            let firstAlert = Alert.makeID(rule: "burst", key: "+65002", eventIdentity: "CALL_STATUS:f3")
             #expect(try await SQLiteStore(path: path).recentAlerts(limit: 10).map(\.id) == [firstAlert])
 
             let report = try await StoreFixture.withPipeline(rules, path: path) { pipeline in
@@ -82,7 +84,7 @@ import Testing
             }
             #expect(report?.eventsReplayed == 4)
             let ids = Set(try await SQLiteStore(path: path).recentAlerts(limit: 10).map(\.id))
-            #expect(ids == [firstAlert, Alert.makeID(rule: "burst", key: "+65002", eventIdentity: "f6")])
+            #expect(ids == [firstAlert, Alert.makeID(rule: "burst", key: "+65002", eventIdentity: "CALL_STATUS:f6")])
         }
     }
 
@@ -108,7 +110,7 @@ import Testing
             }
             let fired = Set(try await SQLiteStore(path: path).recentAlerts(limit: 10).map(\.id))
             let uninterrupted = Set(
-                [3, 6, 9, 12].map { Alert.makeID(rule: "burst", key: "+65006", eventIdentity: "s\($0)") }
+                [3, 6, 9, 12].map { Alert.makeID(rule: "burst", key: "+65006", eventIdentity: "CALL_STATUS:s\($0)") }
             )
             #expect(fired == uninterrupted)
         }
@@ -152,7 +154,7 @@ import Testing
                 _ = try await StoreFixture.withPipeline(rules, path: path, runDispatcher: false) { pipeline in
                     for id in ["p1", "p2", "p3"] { try await StoreFixture.ingest(pipeline, id, destination: "+65005") }
                 }
-                let alertID = Alert.makeID(rule: "burst", key: "+65005", eventIdentity: "p3")
+                let alertID = Alert.makeID(rule: "burst", key: "+65005", eventIdentity: "CALL_STATUS:p3")
                 let store = try SQLiteStore(path: path)
                 // …after two failed attempts, the second scheduling a retry.
                 try store.record([
