@@ -78,6 +78,7 @@ let package = Package(
                 "CallWatch",
                 "CallWatchTestSupport",
                 "CallWatchServer",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

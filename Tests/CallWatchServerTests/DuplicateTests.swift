@@ -1,7 +1,8 @@
-import CallWatch
 import Foundation
+import GRDB
 import Testing
 
+@testable import CallWatch
 @testable import CallWatchServer
 
 /// 8x8 may retry; an event already seen is answered `duplicate` and not evaluated again.
@@ -42,6 +43,30 @@ struct DuplicateTests {
             #expect(end.delta("callwatch_rule_matches_total", ["rule": rule], since: start) == 6)
             #expect(end.delta("callwatch_alerts_total", ["rule": rule, "state": "fired"], since: start) == 2)
             #expect(Set(try await server.storedIdentities()) == Set((1...6).map { "CALL_STATUS:dup-\($0)" }))
+        }
+    }
+
+    @Test("an event journaled before identities were namespaced by event type is still a duplicate after the upgrade")
+    func journaledBeforeTheUpgrade() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let event = Fixture.event(id: "pre-upgrade-1")
+        do {
+            // The store as the previous release left it: schema v3, the identity the bare eventId.
+            let previous = try DatabaseQueue(path: scratch.path("state.db"))
+            try SQLiteStore.migrator.migrate(previous, upTo: "v3")
+            try await previous.write { db in
+                try db.execute(
+                    sql: "INSERT INTO events (identity, received_at, body) VALUES (?, ?, ?)",
+                    arguments: ["pre-upgrade-1", Date().timeIntervalSince1970, Data(event.utf8)]
+                )
+            }
+        }
+        let rules = Fixture.config(rules: Fixture.windowRule(name: "e2e-upgrade", count: 2))
+        try await withServer(rules: rules, scratch: scratch) { server in
+            #expect(try await server.post(event).statusField == "duplicate")
+            try await server.accept(Fixture.event(id: "pre-upgrade-2"))
+            #expect(try await server.storedIdentities() == ["CALL_STATUS:pre-upgrade-1", "CALL_STATUS:pre-upgrade-2"])
         }
     }
 

@@ -95,7 +95,7 @@ extension Alert {
             self.events = payloads.enumerated().compactMap { position, payload in
                 guard case .object(let members) = payload else { return nil }
                 let envelope = position < envelopeObjects.count ? envelopeObjects[position] : JSONObject()
-                return try? CallEvent(envelope: envelope, payload: members)
+                return CallEvent(envelope: envelope, payload: members)
             }
         } else {
             self.events = []

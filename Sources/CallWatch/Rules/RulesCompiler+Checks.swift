@@ -10,7 +10,7 @@ extension RulesCompiler {
         let path = FieldPath(name)
         var components = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard !path.isDocumented, let first = components.first,
-            let closest = Suggestion.closest(to: first, in: EventField.allCases.map(\.name))
+            let closest = Suggestion.closest(to: first, in: FieldPath.documentedNames)
         else {
             return fieldPath(name, node, context: context)
         }

@@ -263,7 +263,7 @@ struct RulesCompiler {
             reader.warning(
                 node,
                 "unknown event field '\(name)'\(context)"
-                    + Suggestion.hint(for: first, in: EventField.allCases.map(\.name))
+                    + Suggestion.hint(for: first, in: FieldPath.documentedNames)
                     + " (8x8 may add fields; it matches only events that carry it)"
             )
         }

@@ -89,8 +89,8 @@ public struct Template: Sendable, CustomStringConvertible {
                 continue
             }
             guard let first = components.first, first != "." else { continue }
-            if EventField.byName[first] != nil { continue }
-            if let suggestion = Suggestion.closest(to: first, in: EventField.allCases.map(\.name) + ["rule", "alert"]) {
+            if FieldPath(components.joined(separator: ".")).isDocumented { continue }
+            if let suggestion = Suggestion.closest(to: first, in: FieldPath.documentedNames + ["rule", "alert"]) {
                 problems.append((.error, "unknown name '\(name)' in template; did you mean '\(suggestion)'?"))
             } else {
                 problems.append(

@@ -17,6 +17,37 @@ import Testing
         DiagnosticsTests.warning(line, column, message)
     }
 
+    // MARK: documented fields in templates and by
+
+    @Test func documentedNestedFieldsLoadCleanlyInTemplatesAndBy() {
+        let yaml = """
+            version: 1
+            rules:
+              - name: x
+                when: {errorDetails.errorCode: {exists: true}}
+                by: [recordingId]
+                actions:
+                  - log: {message: "{{errorDetails.errorCode}} {{errorDetails.errorMsg}} {{callQuality.mos}} {{status}}"}
+            """
+        #expect(Self.diagnostics(yaml) == [])
+    }
+
+    @Test func aMisspeltDocumentedNameInATemplateSuggestsIt() {
+        let yaml = """
+            version: 1
+            rules:
+              - name: x
+                when: {callStatus: CALL_DISCONNECTED}
+                actions:
+                  - log: {message: "{{recordingid}}"}
+            """
+        #expect(
+            Self.diagnostics(yaml).map(\.message) == [
+                "unknown name 'recordingid' in template in rule 'x'; did you mean 'recordingId'?"
+            ]
+        )
+    }
+
     // MARK: by
 
     @Test func misspeltByFieldIsAnError() {
