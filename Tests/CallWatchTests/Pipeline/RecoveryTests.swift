@@ -30,6 +30,43 @@ import Testing
         }
     }
 
+    /// The first start after the upgrade that namespaced identities: the journal's identities are migrated, and a
+    /// fire the previous release recorded (its alert id derived from the bare eventId) still re-anchors its window.
+    @Test func recoveryAcrossTheIdentityUpgradeKeepsTheWindowAfterAFire() async throws {
+        try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
+            let path = directory + "/cw.db"
+            let legacyAlert = Alert.makeID(rule: "burst", key: "+65010", eventIdentity: "u3")
+            do {
+                let previous = try DatabaseQueue(path: path)
+                try SQLiteStore.migrator.migrate(previous, upTo: "v3")
+                try await previous.write { db in
+                    for (number, id) in ["u1", "u2", "u3", "u4"].enumerated() {
+                        try db.execute(
+                            sql: "INSERT INTO events (identity, received_at, body) VALUES (?, ?, ?)",
+                            arguments: [
+                                id, Date().addingTimeInterval(Double(number - 10)).timeIntervalSince1970,
+                                StoreFixture.body(id, destination: "+65010"),
+                            ]
+                        )
+                    }
+                    try db.execute(
+                        sql: "INSERT INTO alerts (id, rule, key, fired_at, body) VALUES (?, 'burst', ?, ?, '{}')",
+                        arguments: [legacyAlert, "destination=+65010", Date().addingTimeInterval(-8).timeIntervalSince1970]
+                    )
+                }
+            }
+            let rules = try StoreFixture.windowRules()
+            _ = try await StoreFixture.withPipeline(rules, path: path) { pipeline in
+                // u4 is the window's only entry after the fire at u3: u5 makes two, u6 three.
+                try await StoreFixture.ingest(pipeline, "u5", destination: "+65010")
+                #expect(try await pipeline.store.recentAlerts(limit: 10).map(\.id) == [legacyAlert])
+                try await StoreFixture.ingest(pipeline, "u6", destination: "+65010")
+            }
+            let ids = Set(try await SQLiteStore(path: path).recentAlerts(limit: 10).map(\.id))
+            #expect(ids == [legacyAlert, Alert.makeID(rule: "burst", key: "+65010", eventIdentity: "CALL_STATUS:u6")])
+        }
+    }
+
     @Test func aBatchThatFailsToCommitLeavesNoTraceInTheWindows() async throws {
         try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
             let path = directory + "/cw.db"
