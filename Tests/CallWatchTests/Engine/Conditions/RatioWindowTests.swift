@@ -22,6 +22,16 @@ import Testing
         #expect(window.count == (probe < 60.001 ? 2 : 1))
     }
 
+    /// An instant off the millisecond grid counts as the nearest millisecond.
+    @Test(arguments: [(60.000_4, 0.5), (60.000_6, 0.0)])
+    func instantsRoundToTheNearestMillisecond(offset: Double, expected: Double) {
+        let origin = Date(timeIntervalSince1970: 1_795_514_400)
+        var window = RatioWindow(within: .seconds(60))
+        window.add(at: origin, matchesOf: true)
+        window.add(at: origin.addingTimeInterval(10), matchesOf: false)
+        #expect(window.value(at: origin.addingTimeInterval(offset)) == expected)
+    }
+
     @Test func valueHasNoValueOnceTheWindowIsEmpty() {
         var window = RatioWindow(within: .seconds(60))
         window.add(at: Self.at(0), matchesOf: true)
