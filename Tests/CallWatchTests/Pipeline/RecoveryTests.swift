@@ -51,7 +51,9 @@ import Testing
                     }
                     try db.execute(
                         sql: "INSERT INTO alerts (id, rule, key, fired_at, body) VALUES (?, 'burst', ?, ?, '{}')",
-                        arguments: [legacyAlert, "destination=+65010", Date().addingTimeInterval(-8).timeIntervalSince1970]
+                        arguments: [
+                            legacyAlert, "destination=+65010", Date().addingTimeInterval(-8).timeIntervalSince1970,
+                        ]
                     )
                 }
             }
