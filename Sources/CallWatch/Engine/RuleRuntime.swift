@@ -102,12 +102,9 @@ struct RuleRuntime: Sendable {
         let ruleKey = key(for: event)
         var state = states.removeValue(forKey: ruleKey) ?? newKeyState()
         defer { states[ruleKey] = state }
-        let id = Alert.makeID(
-            rule: rule.name,
-            key: ruleKey.values.joined(separator: "\u{1}"),
-            eventIdentity: event.identity
-        )
-        if recorded.contains(id) {
+        let keyText = ruleKey.values.joined(separator: "\u{1}")
+        let id = Alert.makeID(rule: rule.name, key: keyText, eventIdentity: event.identity)
+        if recorded.contains(id) || Self.recordedBeforeNamespacing(event, rule: rule.name, key: keyText, in: recorded) {
             state.window?.clear()
             state.sequence?.drop()
             state.cooldown?.markFired(at: now)
@@ -127,6 +124,21 @@ struct RuleRuntime: Sendable {
         {
             _ = state.sequence!.append(text, event: event, at: now, pattern: sequence.pattern)
         }
+    }
+
+    /// Whether an alert this event completed was recorded by a release that identified events by their bare
+    /// `eventId` (alert ids derive from the identity): so the first start after the upgrade re-anchors those fires
+    /// too instead of letting a window fire again.
+    static func recordedBeforeNamespacing(
+        _ event: CallEvent,
+        rule: String,
+        key: String,
+        in recorded: Set<String>
+    )
+        -> Bool
+    {
+        guard !recorded.isEmpty, case .string(let eventId) = event[.eventId], !eventId.isEmpty else { return false }
+        return recorded.contains(Alert.makeID(rule: rule, key: key, eventIdentity: eventId))
     }
 
     /// The call of `event` disconnected: drop its buffered digits.

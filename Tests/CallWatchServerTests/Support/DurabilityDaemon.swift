@@ -69,8 +69,9 @@ final class DurabilityDaemon {
     /// The base URL, `http://127.0.0.1:PORT`.
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    /// Polls `GET /healthz` until it answers 200; throws if the process exits or `timeout` passes first.
-    func waitUntilHealthy(client: DurabilityClient, timeout: Duration = .seconds(20)) async throws {
+    /// Polls `GET /healthz` until it answers 200; throws if the process exits or `timeout` passes first (generous:
+    /// a debug binary on a machine busy with a build can take a while to start).
+    func waitUntilHealthy(client: DurabilityClient, timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
         while true {
             if !process.isRunning {
