@@ -16,8 +16,8 @@ public struct ServeConfiguration: Sendable {
     public var logLevel: Logger.Level = .info
     /// How long running actions may take to finish on shutdown.
     public var shutdownGrace: Duration = .seconds(10)
-    /// How often the journal's writer is told the time.
-    public var tickInterval: Duration = .seconds(1)
+    /// How often the journal's writer is told the time; nil: `defaults.evaluation_interval` of the rules.
+    public var tickInterval: Duration?
     /// How often the rules file is checked for changes.
     public var watchInterval: Duration = .seconds(1)
     /// SIGTERM → SIGKILL grace for hooks that time out.

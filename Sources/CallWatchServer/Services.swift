@@ -23,15 +23,17 @@ struct PipelineService: Service {
     }
 }
 
-/// The writer's clock: a tick every `interval`, handled in order with events (keys that can no longer fire are
-/// dropped even when no event arrives).
+/// The writer's clock: a tick every `defaults.evaluation_interval` of the rules in force (a reload changes it from
+/// the next tick), handled in order with events: keys that can no longer fire are dropped even when no event
+/// arrives. `interval` overrides the rules' value (tests).
 struct TickService: Service {
     let pipeline: Pipeline
-    let interval: Duration
+    let interval: Duration?
 
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: interval) }
+            let pause = interval ?? pipeline.ruleSet.defaults.evaluationInterval
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
             pipeline.tick()
         }
     }

@@ -23,6 +23,8 @@ public struct RuleSet: Sendable {
         public var execRetries: Int = 0
         /// Concurrent exec processes across all rules.
         public var execConcurrency: Int = 8
+        /// How often `serve` tells the journal's writer the time (what happens as time passes runs then).
+        public var evaluationInterval: Duration = .seconds(1)
     }
 
     /// The longest time any rule's state can matter: how far back recovery reads the journal.

@@ -128,8 +128,16 @@ struct RulesCompiler {
     }
 
     mutating func compileDefaults(_ node: Node, into defaults: inout RuleSet.Defaults) {
-        guard let entries = reader.mapping(node, allowed: ["cooldown", "http", "exec"], what: "defaults") else {
-            return
+        let keys = ["cooldown", "http", "exec", "evaluation_interval"]
+        guard let entries = reader.mapping(node, allowed: keys, what: "defaults") else { return }
+        if let value = entries["evaluation_interval"],
+            let interval = reader.duration(value, what: "defaults.evaluation_interval")
+        {
+            if interval < .milliseconds(100) || interval > .seconds(60) {
+                reader.error(value, "defaults.evaluation_interval must be between 100ms and 60s")
+            } else {
+                defaults.evaluationInterval = interval
+            }
         }
         if let value = entries["cooldown"], let duration = reader.duration(value, what: "defaults.cooldown") {
             defaults.cooldown = duration

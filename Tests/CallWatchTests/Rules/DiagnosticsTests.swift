@@ -44,6 +44,22 @@ import Testing
         )
     }
 
+    @Test func evaluationIntervalIsADurationWithinBounds() throws {
+        let ruleSet = try RulesLoader.load(
+            yaml: "version: 1\ndefaults: {evaluation_interval: 250ms}\nrules: []\n",
+            path: "rules.yaml",
+            environment: [:]
+        )
+        #expect(ruleSet.defaults.evaluationInterval == .milliseconds(250))
+        let unset = try RulesLoader.load(yaml: "version: 1\nrules: []\n", path: "rules.yaml", environment: [:])
+        #expect(unset.defaults.evaluationInterval == .seconds(1))
+        #expect(
+            Self.errors("version: 1\ndefaults: {evaluation_interval: 10ms}\nrules: []\n") == [
+                Self.error(2, 33, "defaults.evaluation_interval must be between 100ms and 60s")
+            ]
+        )
+    }
+
     @Test func misspeltKeysElsewhereAreSuggestedToo() {
         let yaml = """
             version: 1
