@@ -9,6 +9,16 @@ public struct JSONWriter {
     public var output: String { String(decoding: bytes, as: UTF8.self) }
 
     public mutating func write(_ value: JSONValue) {
+        write(value, canonical: false)
+    }
+
+    /// The canonical form event identities hash: like `write`, but each object's members sorted by the UTF-8 bytes
+    /// of their names (a stable sort, so repeated names keep their order), at every level.
+    public mutating func writeCanonical(_ value: JSONValue) {
+        write(value, canonical: true)
+    }
+
+    private mutating func write(_ value: JSONValue, canonical: Bool) {
         switch value {
         case .null: append("null")
         case .bool(let bool): append(bool ? "true" : "false")
@@ -18,47 +28,25 @@ public struct JSONWriter {
             bytes.append(UInt8(ascii: "["))
             for (offset, element) in elements.enumerated() {
                 if offset > 0 { bytes.append(UInt8(ascii: ",")) }
-                write(element)
+                write(element, canonical: canonical)
             }
             bytes.append(UInt8(ascii: "]"))
         case .object(let object):
+            var members = object.members
+            if canonical {
+                members = object.members.enumerated().sorted { lhs, rhs in
+                    let order = Self.compareUTF8(lhs.element.key, rhs.element.key)
+                    return order != 0 ? order < 0 : lhs.offset < rhs.offset
+                }.map(\.element)
+            }
             bytes.append(UInt8(ascii: "{"))
-            for (offset, member) in object.members.enumerated() {
+            for (offset, member) in members.enumerated() {
                 if offset > 0 { bytes.append(UInt8(ascii: ",")) }
                 writeString(member.key)
                 bytes.append(UInt8(ascii: ":"))
-                write(member.value)
+                write(member.value, canonical: canonical)
             }
             bytes.append(UInt8(ascii: "}"))
-        }
-    }
-
-    /// The canonical form event identities hash: like `write`, but each object's members sorted by the UTF-8 bytes
-    /// of their names (a stable sort, so repeated names keep their order), at every level.
-    public mutating func writeCanonical(_ value: JSONValue) {
-        switch value {
-        case .array(let elements):
-            bytes.append(UInt8(ascii: "["))
-            for (offset, element) in elements.enumerated() {
-                if offset > 0 { bytes.append(UInt8(ascii: ",")) }
-                writeCanonical(element)
-            }
-            bytes.append(UInt8(ascii: "]"))
-        case .object(let object):
-            let sorted = object.members.enumerated().sorted { lhs, rhs in
-                let order = Self.compareUTF8(lhs.element.key, rhs.element.key)
-                return order != 0 ? order < 0 : lhs.offset < rhs.offset
-            }
-            bytes.append(UInt8(ascii: "{"))
-            for (offset, member) in sorted.enumerated() {
-                if offset > 0 { bytes.append(UInt8(ascii: ",")) }
-                writeString(member.element.key)
-                bytes.append(UInt8(ascii: ":"))
-                writeCanonical(member.element.value)
-            }
-            bytes.append(UInt8(ascii: "}"))
-        default:
-            write(value)
         }
     }
 

@@ -220,22 +220,21 @@ public struct AggregateWindow: Sendable {
 
     /// The first index whose value is not below `value`.
     private static func lowerBound(_ values: ContiguousArray<Double>, _ value: Double) -> Int {
-        var low = 0
-        var high = values.count
-        while low < high {
-            let middle = (low + high) / 2
-            if values[middle] < value { low = middle + 1 } else { high = middle }
-        }
-        return low
+        firstIndex(in: values) { $0 >= value }
     }
 
     /// The first index whose value is above `value`.
     private static func upperBound(_ values: ContiguousArray<Double>, _ value: Double) -> Int {
+        firstIndex(in: values) { $0 > value }
+    }
+
+    /// Binary search in sorted `values` for the first index where `isPast` holds (false before it, true from it).
+    private static func firstIndex(in values: ContiguousArray<Double>, where isPast: (Double) -> Bool) -> Int {
         var low = 0
         var high = values.count
         while low < high {
             let middle = (low + high) / 2
-            if values[middle] <= value { low = middle + 1 } else { high = middle }
+            if isPast(values[middle]) { high = middle } else { low = middle + 1 }
         }
         return low
     }
