@@ -18,7 +18,7 @@ struct OutboxRoundTripTests {
             "namespace", "eventType", "description", "eventId", "callId", "sessionId", "callStatus", "sipCode",
             "destination", "source", "callDuration", "subAccountId", "timestamp", "rule.name", "rule.description",
             "alert.id", "alert.count", "alert.key", "alert.match", "alert.firstAt", "alert.lastAt", "alert.firedAt",
-            "alert.json",
+            "alert.status", "alert.value", "alert.startsAt", "alert.endsAt", "alert.json",
         ]
         let body = fields.map { "\($0.replacingOccurrences(of: ".", with: "_")): \"{{\($0)}}\"" }
         return """
@@ -93,6 +93,10 @@ struct OutboxRoundTripTests {
                 #expect(rendered["sipCode"] as? String == "486")
                 #expect(rendered["alert_key"] as? String == "destination=+6591230001")
                 #expect(rendered["rule_description"] as? String == "a call failed")
+                #expect(rendered["alert_status"] as? String == "firing")
+                #expect(rendered["alert_value"] as? String == "")
+                #expect(rendered["alert_startsAt"] as? String == rendered["alert_firedAt"] as? String)
+                #expect(rendered["alert_endsAt"] as? String == "")
             }
         }
     }

@@ -26,6 +26,10 @@ public struct AlertContext: @unchecked Sendable {
             "firstAt": Timestamp.format(alert.firstAt),
             "lastAt": Timestamp.format(alert.lastAt),
             "firedAt": Timestamp.format(alert.firedAt),
+            "status": alert.status.rawValue,
+            "value": alert.value.map(JSONValue.format) ?? "",
+            "startsAt": Timestamp.format(alert.startsAt),
+            "endsAt": alert.endsAt.map(Timestamp.format) ?? "",
             "json": alertJSON,
             "events": alert.events.map { event in
                 Dictionary(event.payload.members.map { ($0.key, Self.mustacheValue($0.value)) }) { first, _ in first }
@@ -61,9 +65,15 @@ public struct AlertContext: @unchecked Sendable {
         }
     }
 
-    /// `CALLWATCH_ALERT_ID`, `CALLWATCH_RULE` and every payload field as `CALLWATCH_<UPPER_SNAKE>`.
+    /// `CALLWATCH_ALERT_ID`, `CALLWATCH_RULE`, `CALLWATCH_ALERT_STATUS`, `CALLWATCH_ALERT_VALUE` (empty without a
+    /// value) and every payload field as `CALLWATCH_<UPPER_SNAKE>`.
     public static func environment(for alert: Alert) -> [String: String] {
-        var environment = ["CALLWATCH_ALERT_ID": alert.id, "CALLWATCH_RULE": alert.rule]
+        var environment = [
+            "CALLWATCH_ALERT_ID": alert.id,
+            "CALLWATCH_RULE": alert.rule,
+            "CALLWATCH_ALERT_STATUS": alert.status.rawValue,
+            "CALLWATCH_ALERT_VALUE": alert.value.map(JSONValue.format) ?? "",
+        ]
         guard let last = alert.events.last else { return environment }
         for member in last.payload.members {
             let value: String

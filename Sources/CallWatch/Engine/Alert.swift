@@ -13,7 +13,50 @@ public struct Alert: Sendable {
     public var firstAt: Date
     public var lastAt: Date
     public var firedAt: Date
+    /// `firing` when a condition began (and at each repeat), `resolved` when it stopped; always `firing` for rules
+    /// without a condition over time.
+    public var status: AlertStatus
+    /// The measure when the alert changed (a ratio, an aggregate, seconds absent, an open count); nil for rules
+    /// without a condition over time.
+    public var value: Double?
+    /// When the condition began firing; `firedAt` for rules without a condition over time.
+    public var startsAt: Date
+    /// When the condition resolved; nil while it fires.
+    public var endsAt: Date?
     public var events: [CallEvent]
+
+    /// `startsAt` nil means `firedAt`: the defaults describe an alert of a rule without a condition over time.
+    public init(
+        id: String,
+        rule: String,
+        description: String,
+        key: [(field: String, value: String)],
+        count: Int,
+        match: String?,
+        firstAt: Date,
+        lastAt: Date,
+        firedAt: Date,
+        status: AlertStatus = .firing,
+        value: Double? = nil,
+        startsAt: Date? = nil,
+        endsAt: Date? = nil,
+        events: [CallEvent]
+    ) {
+        self.id = id
+        self.rule = rule
+        self.description = description
+        self.key = key
+        self.count = count
+        self.match = match
+        self.firstAt = firstAt
+        self.lastAt = lastAt
+        self.firedAt = firedAt
+        self.status = status
+        self.value = value
+        self.startsAt = startsAt ?? firedAt
+        self.endsAt = endsAt
+        self.events = events
+    }
 
     /// `destination=+62…`, fields joined with `,`.
     public var keyText: String {
@@ -21,7 +64,8 @@ public struct Alert: Sendable {
     }
 
     /// The alert JSON (the default HTTP body, exec's stdin, `replay --json`), fields in a stable order:
-    /// id, rule, description, key, count, match, firstAt, lastAt, firedAt, events (their payloads).
+    /// id, rule, description, key, count, match, firstAt, lastAt, firedAt, status, value, startsAt, endsAt, events
+    /// (their payloads).
     public var json: JSONValue {
         .object(
             JSONObject([
@@ -34,6 +78,10 @@ public struct Alert: Sendable {
                 ("firstAt", .string(Timestamp.format(firstAt))),
                 ("lastAt", .string(Timestamp.format(lastAt))),
                 ("firedAt", .string(Timestamp.format(firedAt))),
+                ("status", .string(status.rawValue)),
+                ("value", value.map(JSONValue.number) ?? .null),
+                ("startsAt", .string(Timestamp.format(startsAt))),
+                ("endsAt", endsAt.map { .string(Timestamp.format($0)) } ?? .null),
                 ("events", .array(events.map(\.payloadJSON))),
             ])
         )
@@ -72,7 +120,8 @@ extension String {
 
 extension Alert {
     /// Reads back the alert JSON this type writes and, when given, the events' envelopes (`envelopesJSON`): the
-    /// outbox keeps alerts this way.
+    /// outbox keeps alerts this way. Alerts written before `status`, `value`, `startsAt` and `endsAt` existed read as
+    /// `firing`, no value, `startsAt` = `firedAt` and no end.
     public init?(json text: String, envelopes: String? = nil) {
         guard case .object(let object) = try? JSONParser.parse(text),
             case .string(let id) = object["id"], case .string(let rule) = object["rule"]
@@ -87,6 +136,10 @@ extension Alert {
         self.firstAt = date("firstAt")
         self.lastAt = date("lastAt")
         self.firedAt = date("firedAt")
+        self.status = object["status"]?.stringValue.flatMap(AlertStatus.init(rawValue:)) ?? .firing
+        self.value = object["value"]?.numberValue
+        self.startsAt = object["startsAt"]?.stringValue.flatMap(Timestamp.parse) ?? firedAt
+        self.endsAt = object["endsAt"]?.stringValue.flatMap(Timestamp.parse)
         var envelopeObjects: [JSONObject] = []
         if let envelopes, case .array(let values) = try? JSONParser.parse(envelopes) {
             envelopeObjects = values.map { $0.objectValue ?? JSONObject() }

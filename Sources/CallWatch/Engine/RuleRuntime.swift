@@ -85,6 +85,10 @@ struct RuleRuntime: Sendable {
             firstAt: firstAt,
             lastAt: now,
             firedAt: now,
+            status: .firing,
+            value: nil,
+            startsAt: now,
+            endsAt: nil,
             events: events
         )
         if state.cooldown != nil, state.cooldown!.decide(at: now) == .suppress {

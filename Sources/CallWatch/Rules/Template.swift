@@ -13,7 +13,8 @@ public struct Template: Sendable, CustomStringConvertible {
     /// Names a template may use besides payload fields.
     public static let ruleNames = ["name", "description"]
     public static let alertNames = [
-        "id", "count", "key", "match", "firstAt", "lastAt", "firedAt", "json", "events",
+        "id", "count", "key", "match", "firstAt", "lastAt", "firedAt", "status", "value", "startsAt", "endsAt", "json",
+        "events",
     ]
 
     public enum ParseError: Error {

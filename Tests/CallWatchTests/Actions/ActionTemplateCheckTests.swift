@@ -154,6 +154,20 @@ extension Actions {
             )
         }
 
+        @Test func misspeltAlertStatusIsAnErrorWithDidYouMean() throws {
+            let yaml = Self.rulesFile(
+                actions: """
+                    - log: "{{alert.stauts}} at {{alert.startsAt}}"
+                    """
+            )
+            try Self.expectOneError(
+                in: yaml,
+                at: "\"{{alert.stauts}}",
+                containing: "unknown name 'alert.stauts'",
+                "did you mean 'alert.status'?"
+            )
+        }
+
         @Test func unknownRuleNameInAHeaderIsAnError() throws {
             let yaml = Self.rulesFile(
                 actions: """
@@ -235,6 +249,7 @@ extension Actions {
                     - exec:
                         command: [/usr/local/bin/page, "{{destination}}", "{{#alert.events}}{{sipCode}} {{/alert.events}}"]
                         env: {WHO: "{{rule.name}} {{rule.description}} {{alert.key}} {{alert.match}}"}
+                    - log: "{{alert.status}} {{alert.value}} from {{alert.startsAt}} to {{alert.endsAt}}"
                     - http:
                         url: "https://hooks.test/{{callId}}"
                         headers: {X-Alert: "{{alert.id}}"}
@@ -243,7 +258,7 @@ extension Actions {
             )
             let ruleSet = try RulesLoader.load(yaml: yaml, path: "rules.yaml", environment: [:])
             #expect(ruleSet.warnings.isEmpty, "\(ruleSet.warnings)")
-            #expect(ruleSet.rules[0].actions.map(\.kind) == ["exec", "http"])
+            #expect(ruleSet.rules[0].actions.map(\.kind) == ["exec", "log", "http"])
         }
     }
 }

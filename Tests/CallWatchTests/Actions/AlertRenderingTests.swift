@@ -39,6 +39,31 @@ extension Actions {
             #expect(pending.rendering.environment["CALLWATCH_DESTINATION"] == "+6591234567")
         }
 
+        /// `alert.status`, `alert.value`, `alert.startsAt` and `alert.endsAt`: value and end render empty when null.
+        @Test func templatesSeeStatusValueAndTimes() throws {
+            let template = try Template("{{alert.status}}|{{alert.value}}|{{alert.startsAt}}|{{alert.endsAt}}")
+            var alert = try ActionFixture.alert()
+            alert.firedAt = Date(timeIntervalSince1970: 1_795_514_460)
+            alert.startsAt = alert.firedAt
+            #expect(AlertContext(alert: alert).render(template) == "firing||2026-11-24T10:01:00.000Z|")
+            alert.status = .resolved
+            alert.value = 486
+            alert.startsAt = Date(timeIntervalSince1970: 1_795_514_400)
+            alert.endsAt = Date(timeIntervalSince1970: 1_795_514_700.25)
+            #expect(
+                AlertContext(alert: alert).render(template)
+                    == "resolved|486|2026-11-24T10:00:00.000Z|2026-11-24T10:05:00.250Z"
+            )
+            alert.value = 0.375
+            #expect(AlertContext(alert: alert).render(try Template("{{alert.value}}")) == "0.375")
+        }
+
+        @Test func environmentCarriesStatusAndAnEmptyValueWhenThereIsNone() throws {
+            let environment = AlertContext.environment(for: try ActionFixture.alert())
+            #expect(environment["CALLWATCH_ALERT_STATUS"] == "firing")
+            #expect(environment["CALLWATCH_ALERT_VALUE"] == "")
+        }
+
         /// Exec and HTTP render from the rendering they are given; nothing is rebuilt from the alert.
         @Test func execAndHTTPRenderFromTheGivenRendering() throws {
             let alert = try ActionFixture.alert([("destination", .string("+6591234567"))])

@@ -63,11 +63,13 @@ extension Actions {
         @Test func environmentCarriesAlertPayloadAndEnvTemplates() async throws {
             try await withTemporaryDirectory(prefix: "callwatch-actions") { dir in
                 let hook = try RecordingHook.write(in: dir)
-                let alert = try ActionFixture.alert([
+                var alert = try ActionFixture.alert([
                     ("sourceRefId", .null),
                     ("destinationCountryCode", .string("ID")),
                     ("details", .object(JSONObject([("reason", .string("busy")), ("tries", .number(2))]))),
                 ])
+                alert.status = .resolved
+                alert.value = 0.375
                 let collected = try await Self.run(
                     """
                     - exec:
@@ -86,6 +88,8 @@ extension Actions {
                 let environment = runs[0].environment
                 #expect(environment["CALLWATCH_ALERT_ID"] == alert.id)
                 #expect(environment["CALLWATCH_RULE"] == "hook-test")
+                #expect(environment["CALLWATCH_ALERT_STATUS"] == "resolved")
+                #expect(environment["CALLWATCH_ALERT_VALUE"] == "0.375")
                 #expect(environment["CALLWATCH_SIP_CODE"] == "486")
                 #expect(environment["CALLWATCH_CALL_DURATION"] == "12")
                 #expect(environment["CALLWATCH_DESTINATION"] == "+622150996455")

@@ -618,7 +618,10 @@ import Testing
         }
         #expect(
             object.members.map(\.key)
-                == ["id", "rule", "description", "key", "count", "match", "firstAt", "lastAt", "firedAt", "events"]
+                == [
+                    "id", "rule", "description", "key", "count", "match", "firstAt", "lastAt", "firedAt", "status",
+                    "value", "startsAt", "endsAt", "events",
+                ]
         )
         #expect(object["id"] == .string(alert.id))
         #expect(object["rule"] == .string("sip-failures"))
@@ -629,6 +632,10 @@ import Testing
         #expect(object["firstAt"] == .string("2026-11-24T10:00:00.000Z"))
         #expect(object["lastAt"] == .string("2026-11-24T10:02:00.250Z"))
         #expect(object["firedAt"] == .string("2026-11-24T10:02:00.250Z"))
+        #expect(object["status"] == .string("firing"))
+        #expect(object["value"] == .null)
+        #expect(object["startsAt"] == .string("2026-11-24T10:02:00.250Z"))
+        #expect(object["endsAt"] == .null)
         guard case .array(let events) = object["events"] else {
             Issue.record("events is not an array")
             return

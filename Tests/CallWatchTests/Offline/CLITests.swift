@@ -241,7 +241,10 @@ final class CLITests {
         #expect(result.status == 0)
         let lines = result.stdoutLines
         #expect(lines.count == 2)
-        let fields = ["id", "rule", "description", "key", "count", "match", "firstAt", "lastAt", "firedAt", "events"]
+        let fields = [
+            "id", "rule", "description", "key", "count", "match", "firstAt", "lastAt", "firedAt", "status", "value",
+            "startsAt", "endsAt", "events",
+        ]
         for line in lines {
             guard case .object(let object) = try JSONParser.parse(line) else {
                 Issue.record("not a JSON object: \(line)")
@@ -260,6 +263,10 @@ final class CLITests {
         #expect(sip?["firstAt"] as? String == "2026-11-24T10:00:00.000Z")
         #expect(sip?["lastAt"] as? String == "2026-11-24T10:02:00.500Z")
         #expect(sip?["firedAt"] as? String == "2026-11-24T10:02:00.500Z")
+        #expect(sip?["status"] as? String == "firing")
+        #expect(sip?["value"] is NSNull)
+        #expect(sip?["startsAt"] as? String == "2026-11-24T10:02:00.500Z")
+        #expect(sip?["endsAt"] is NSNull)
         #expect((sip?["events"] as? [[String: Any]])?.compactMap { $0["eventId"] as? String } == ["f1", "f2", "f3"])
         #expect((sip?["id"] as? String)?.wholeMatch(of: try Regex(Self.idPattern)) != nil)
         let dtmf = try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any]

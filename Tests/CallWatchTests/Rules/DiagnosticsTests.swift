@@ -290,7 +290,7 @@ import Testing
               - name: r1
                 when: {callStatus: CALL_DISCONNECTED}
                 actions:
-                  - log: {message: "{{rule.name}} {{rule.description}} {{alert.id}} {{alert.count}} {{alert.key}} {{alert.match}} {{alert.firstAt}} {{alert.lastAt}} {{alert.firedAt}} {{alert.json}} {{#alert.events}}{{eventId}}{{/alert.events}} {{sipCode}} {{extraParam.region}}"}
+                  - log: {message: "{{rule.name}} {{rule.description}} {{alert.id}} {{alert.count}} {{alert.key}} {{alert.match}} {{alert.firstAt}} {{alert.lastAt}} {{alert.firedAt}} {{alert.status}} {{alert.value}} {{alert.startsAt}} {{alert.endsAt}} {{alert.json}} {{#alert.events}}{{eventId}}{{/alert.events}} {{sipCode}} {{extraParam.region}}"}
             """
         let ruleSet = try RulesLoader.load(yaml: yaml, path: "rules.yaml", environment: [:])
         #expect(
