@@ -60,7 +60,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "CallWatchTestSupport", path: "Tests/CallWatchTestSupport"),
+        .target(
+            name: "CallWatchTestSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Tests/CallWatchTestSupport"
+        ),
         .testTarget(
             name: "CallWatchTests",
             dependencies: [

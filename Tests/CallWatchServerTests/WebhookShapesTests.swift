@@ -1,4 +1,5 @@
 import CallWatch
+import CallWatchTestSupport
 import Foundation
 import Logging
 import NIOCore
@@ -18,28 +19,12 @@ struct WebhookShapesTests {
         try String(contentsOf: fixtures.appendingPathComponent(name), encoding: .utf8)
     }
 
-    static func rule(_ name: String, _ when: String) -> String {
-        """
-          - name: \(name)
-            when: \(when)
-            actions:
-              - log: {level: debug, message: "\(name)"}
-
-        """
-    }
-
     static let rules = """
         version: 1
         server:
           path: \(Fixture.ingestPath)
         rules:
-        \(rule("dtmf-status", "{eventType: CALL_STATUS, callStatus: DTMF_RECEIVED, dtmf: \"9\"}"))\
-        \(rule("ivr-choice", "{eventType: CALL_ACTION, callStatus: ACTION_COMPLETED, clientActionId: menu_main}"))\
-        \(rule("ivr-error", "{eventType: SESSION_SUMMARY, errorDetails.errorCode: {lt: 0}}"))\
-        \(rule("message-unanswered", "{eventType: SESSION_SUMMARY, details.CallA.sipCode: {gte: 400}}"))\
-        \(rule("recording-failed", "{eventType: CALL_RECORDING_STATUS, status: UPLOAD_FAILED}"))\
-        \(rule("recording-uploaded", "{eventType: CALL_RECORDING_STATUS, status: UPLOADED}"))\
-        \(rule("numbers-changed", "{eventType: VIRTUAL_NUMBER_UPDATE, updateEventType: UPDATES}"))\
+        \(WebhookShapes.rulesYAML { #"[{log: {level: debug, message: "\#($0)"}}]"# })\
           - name: agent
             when: {callStatus: {in: [DTMF_RECEIVED, ACTION_COMPLETED]}}
             by: [callId]
@@ -49,15 +34,7 @@ struct WebhookShapesTests {
 
         """
 
-    static let shapes: [(file: String, rule: String)] = [
-        ("vcs-dtmf-received.json", "dtmf-status"),
-        ("vca-action-completed.json", "ivr-choice"),
-        ("vss-ivr.json", "ivr-error"),
-        ("vss-voice-messaging.json", "message-unanswered"),
-        ("recording-status-upload-failed.json", "recording-failed"),
-        ("recording-status-uploaded.json", "recording-uploaded"),
-        ("virtual-number-update.json", "numbers-changed"),
-    ]
+    static let shapes = WebhookShapes.rules.map { ($0.file, $0.rule) }
 
     @Test("each documented shape is accepted, fires its rule, and a redelivery is a duplicate")
     func everyShapeIsAcceptedOnce() async throws {
@@ -141,25 +118,6 @@ struct WebhookShapesTests {
 
 /// `serve` warns once that it gives no call flow to a Voice Call Action webhook.
 @Suite struct CallActionWarningTests {
-    final class Recorded: Sendable {
-        let messages = Mutex<[(Logger.Level, String)]>([])
-    }
-
-    struct RecordingHandler: LogHandler {
-        let recorded: Recorded
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            recorded.messages.withLock { $0.append((event.level, event.message.description)) }
-        }
-    }
-
     @Test func warnsOnTheFirstCallActionOnly() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("callwatch-vca-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -170,8 +128,8 @@ struct WebhookShapesTests {
             environment: [:]
         )
         ruleSet.state.path = directory + "/callwatch.db"
-        let recorded = Recorded()
-        let logger = Logger(label: "vca") { _ in RecordingHandler(recorded: recorded) }
+        let capture = LogCapture()
+        let logger = capture.logger
         let store = try SQLiteStore(path: ruleSet.state.path)
         let dispatcher = ActionDispatcher(configuration: .init(defaults: ruleSet.defaults), logger: logger)
         let pipeline = Pipeline(ruleSet: ruleSet, store: store, dispatcher: dispatcher, logger: logger)
@@ -182,7 +140,7 @@ struct WebhookShapesTests {
             _ = endpoint.admit(ByteBuffer(string: body), oversize: false, requestGuard: endpoint.requestGuard)
         }
         func warnings() -> [String] {
-            recorded.messages.withLock { $0.filter { $0.0 == .warning }.map(\.1) }.filter { $0.contains("CALL_ACTION") }
+            capture.entries.filter { $0.level == .warning }.map(\.message).filter { $0.contains("CALL_ACTION") }
         }
         admit(#"{"eventType": "CALL_STATUS", "payload": {"eventId": "s1"}}"#)
         #expect(warnings().isEmpty)

@@ -98,23 +98,12 @@ public struct Alert: Sendable {
     /// A stable id: FNV-1a (128 bits as two 64-bit lanes) over rule, key and the completing event's identity,
     /// printed in UUID form.
     static func makeID(rule: String, key: String, eventIdentity: String) -> String {
-        var first: UInt64 = 0xcbf2_9ce4_8422_2325
-        var second: UInt64 = 0x8422_2325_cbf2_9ce4
-        for byte in "\(rule)\u{0}\(key)\u{0}\(eventIdentity)".utf8 {
-            first = (first ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
-            second = (second ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
-            second = second ^ (second >> 29)
-        }
-        let hex = String(first, radix: 16).leftPadded(16) + String(second, radix: 16).leftPadded(16)
+        var hasher = FNV1a128()
+        hasher.combine("\(rule)\u{0}\(key)\u{0}\(eventIdentity)".utf8)
+        let hex = hasher.hex
         let chars = Array(hex)
         return String(chars[0..<8]) + "-" + String(chars[8..<12]) + "-" + String(chars[12..<16]) + "-"
             + String(chars[16..<20]) + "-" + String(chars[20..<32])
-    }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }
 

@@ -143,7 +143,7 @@ public struct CallEvent: Sendable {
         switch value {
         case .string(let text):
             guard let first = text.utf8.first, let last = text.utf8.last else { return nil }
-            if !isBlank(first), !isBlank(last) { return value }
+            if !JSONParser.isWhitespace(first), !JSONParser.isWhitespace(last) { return value }
             let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
             return trimmed.isEmpty ? nil : .string(trimmed)
         case .number(let number):
@@ -151,11 +151,6 @@ public struct CallEvent: Sendable {
         default:
             return nil
         }
-    }
-
-    private static func isBlank(_ byte: UInt8) -> Bool {
-        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\n")
-            || byte == UInt8(ascii: "\r")
     }
 
     @inlinable

@@ -39,18 +39,8 @@ public enum EventIdentity {
     public static func canonicalHash(_ payload: JSONObject) -> String {
         var writer = JSONWriter()
         writer.writeCanonical(.object(payload))
-        var first: UInt64 = 0xcbf2_9ce4_8422_2325
-        var second: UInt64 = 0x8422_2325_cbf2_9ce4
-        for byte in writer.bytes {
-            first = (first ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
-            second = (second ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
-            second = second ^ (second >> 29)
-        }
-        return hex(first) + hex(second)
-    }
-
-    private static func hex(_ lane: UInt64) -> String {
-        let digits = String(lane, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+        var hasher = FNV1a128()
+        hasher.combine(writer.bytes)
+        return hasher.hex
     }
 }

@@ -9,7 +9,7 @@ public enum EventFile {
     }
 
     public static func entries(in data: [UInt8]) -> [Entry] {
-        let firstByte = data.first { !isBlank($0) }
+        let firstByte = data.first { !JSONParser.isWhitespace($0) }
         if firstByte == UInt8(ascii: "[") {
             return arrayEntries(data)
         }
@@ -25,7 +25,7 @@ public enum EventFile {
                 let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
                 let line = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
                 start = end + 1
-                if line.allSatisfy(isBlank) { continue }
+                if line.allSatisfy(JSONParser.isWhitespace) { continue }
                 var result = Result { () throws(CallEvent.DecodingError) in try CallEvent.decode(line, allowBare: true)
                 }
                 if case .failure(.malformedJSON(var error)) = result {
@@ -52,10 +52,10 @@ public enum EventFile {
         } catch let caught {
             error = caught
         }
-        let start = data.firstIndex { !isBlank($0) } ?? 0
+        let start = data.firstIndex { !JSONParser.isWhitespace($0) } ?? 0
         let end = data[start...].firstIndex(of: UInt8(ascii: "\n")) ?? data.count
         let firstLine = Array(data[start..<end])
-        let contentLength = (firstLine.lastIndex { !isBlank($0) } ?? -1) + 1
+        let contentLength = (firstLine.lastIndex { !JSONParser.isWhitespace($0) } ?? -1) + 1
         do {
             _ = try JSONParser.parse(firstLine)
             return nil  // a complete value on the first line: JSON lines
@@ -80,10 +80,5 @@ public enum EventFile {
                 result: Result { () throws(CallEvent.DecodingError) in try CallEvent(json: element, allowBare: true) }
             )
         }
-    }
-
-    static func isBlank(_ byte: UInt8) -> Bool {
-        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
-            || byte == UInt8(ascii: "\t")
     }
 }

@@ -62,7 +62,13 @@ public struct RuleTests {
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw RulesError(diagnostics: [RulesLoader.yamlDiagnostic(error, path: path, text: text)])
+            throw RulesError(diagnostics: [
+                RulesLoader.yamlDiagnostic(
+                    error,
+                    path: path,
+                    lines: text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+                )
+            ])
         } catch {
             throw RulesError(diagnostics: [
                 Diagnostic(file: path, line: 1, column: 1, severity: .error, message: "\(error)")

@@ -32,7 +32,7 @@ public enum RulesLoader {
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw RulesError(diagnostics: [yamlDiagnostic(error, path: path, text: text)])
+            throw RulesError(diagnostics: [yamlDiagnostic(error, path: path, lines: reader.lines)])
         } catch {
             throw RulesError(diagnostics: [
                 Diagnostic(file: path, line: 1, column: 1, severity: .error, message: "invalid YAML: \(error)")
@@ -77,14 +77,13 @@ public enum RulesLoader {
         return text
     }
 
-    /// A Yams error as a diagnostic at its mark; given the file's `text`, it also says how to fix the commonest
+    /// A Yams error as a diagnostic at its mark; given the file's `lines`, it also says how to fix the commonest
     /// cause, an unquoted `${…}` in a flow collection.
-    static func yamlDiagnostic(_ error: YamlError, path: String, text: String = "") -> Diagnostic {
+    static func yamlDiagnostic(_ error: YamlError, path: String, lines: [Substring] = []) -> Diagnostic {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
             let detail = context.map { "\($0.text) " } ?? ""
-            let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
             // The error may be reported at the token after the `${…}`, on the next line.
             let hint = [mark.line, mark.line - 1].lazy.filter { $0 >= 1 && $0 <= lines.count }
                 .compactMap { quotingHint(for: lines[$0 - 1]) }.first

@@ -1,3 +1,4 @@
+import CallWatchTestSupport
 import Foundation
 import Testing
 
@@ -195,40 +196,9 @@ import Testing
 
     // MARK: A rule per shape
 
-    static let perShapeRules = """
-          - name: dtmf-status
-            when: {eventType: CALL_STATUS, callStatus: DTMF_RECEIVED, dtmf: "9"}
-            actions: []
-          - name: ivr-choice
-            when: {eventType: CALL_ACTION, callStatus: ACTION_COMPLETED, clientActionId: menu_main}
-            actions: []
-          - name: ivr-error
-            when: {eventType: SESSION_SUMMARY, errorDetails.errorCode: {lt: 0}, callQuality.mos: {lt: 3.5}}
-            actions: []
-          - name: message-unanswered
-            when: {eventType: SESSION_SUMMARY, details.CallA.sipCode: {gte: 400}}
-            actions: []
-          - name: recording-failed
-            when: {eventType: CALL_RECORDING_STATUS, status: UPLOAD_FAILED}
-            actions: []
-          - name: recording-uploaded
-            when: {eventType: CALL_RECORDING_STATUS, status: UPLOADED}
-            actions: []
-          - name: numbers-changed
-            when: {eventType: VIRTUAL_NUMBER_UPDATE, updateEventType: UPDATES}
-            actions: []
+    static let perShapeRules = WebhookShapes.rulesYAML { _ in "[]" }
 
-        """
-
-    static let firedBy: [(String, String)] = [
-        ("vcs-dtmf-received.json", "dtmf-status"),
-        ("vca-action-completed.json", "ivr-choice"),
-        ("vss-ivr.json", "ivr-error"),
-        ("vss-voice-messaging.json", "message-unanswered"),
-        ("recording-status-upload-failed.json", "recording-failed"),
-        ("recording-status-uploaded.json", "recording-uploaded"),
-        ("virtual-number-update.json", "numbers-changed"),
-    ]
+    static let firedBy = WebhookShapes.rules.map { ($0.file, $0.rule) }
 
     @Test(arguments: firedBy)
     func aRuleMatchingEachShapeFires(file: String, rule: String) throws {
