@@ -24,6 +24,15 @@ struct ReplayCommand: AsyncParsableCommand {
     @Flag(help: "Evaluate events whose identity was seen before in this run (serve answers them 'duplicate').")
     var keepDuplicates = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Carry the clock on past the last event to TIME (ISO 8601, or +D after the last event, e.g. +15m), "
+                + "so absences and resolutions due by then show.",
+            valueName: "TIME"
+        )
+    )
+    var until: String?
+
     @Argument(help: "Event files ('-' for standard input).")
     var files: [String]
 
@@ -35,6 +44,10 @@ struct ReplayCommand: AsyncParsableCommand {
             for diagnostic in error.diagnostics { printError(diagnostic.description) }
             throw ExitCode.failure
         }
+        if let until, CallWatch.Replay.untilTime(until, after: nil) == nil {
+            printError("callwatch: invalid --until '\(until)': use an ISO 8601 time or +D (e.g. +15m)")
+            throw ExitCode.validationFailure
+        }
         var replay = CallWatch.Replay(ruleSet: ruleSet, keepDuplicates: keepDuplicates)
         var failed = false
         let dispatcher =
@@ -43,7 +56,11 @@ struct ReplayCommand: AsyncParsableCommand {
                 configuration: .init(defaults: ruleSet.defaults),
                 logger: LogSetup.logger(label: "callwatch.replay")
             ) : nil
-        let actions = Dictionary(ruleSet.rules.map { ($0.name, $0.actions) }) { first, _ in first }
+        let rules = Dictionary(ruleSet.rules.map { ($0.name, $0) }) { first, _ in first }
+        let emit = { (alert: Alert) in
+            print(json ? alert.jsonString : CallWatch.Replay.line(for: alert))
+            dispatcher?.submit(alert, actions: rules[alert.rule]?.actions(for: alert.status) ?? [])
+        }
         async let running: Void = dispatcher?.run() ?? ()
         for file in files {
             let data: [UInt8]
@@ -59,15 +76,16 @@ struct ReplayCommand: AsyncParsableCommand {
             await replay.run(
                 data: data,
                 file: file == "-" ? "<stdin>" : file,
-                onAlert: { alert in
-                    print(json ? alert.jsonString : CallWatch.Replay.line(for: alert))
-                    dispatcher?.submit(alert, actions: actions[alert.rule] ?? [])
-                },
+                onAlert: { emit($0) },
                 onError: { error in
                     printError(error.description)
                     failed = true
                 }
             )
+        }
+        // With no event the watch never began (its clock starts at the first event), so there is nothing to carry.
+        if let until, let last = replay.lastEventTime, let time = CallWatch.Replay.untilTime(until, after: last) {
+            for alert in replay.finish(until: time) { emit(alert) }
         }
         dispatcher?.finish()
         await running

@@ -103,11 +103,12 @@ public final class ActionDispatcher: Sendable {
                 level: action.level,
                 "\(pending.rendering.context.render(action.message))",
                 metadata: [
-                    "rule": "\(pending.alert.rule)", "key": "\(pending.alert.keyText)", "alert": "\(pending.alert.id)",
+                    "rule": "\(pending.alert.rule)", "key": "\(pending.alert.keyText)",
+                    "alert": "\(pending.alert.deliveryID)",
                 ]
             )
             let outcome = ActionOutcome(
-                alertID: pending.alert.id,
+                alertID: pending.alert.deliveryID,
                 rule: pending.alert.rule,
                 actionIndex: pending.actionIndex,
                 kind: "log",
@@ -161,7 +162,8 @@ public final class ActionDispatcher: Sendable {
         let kind = pending.action.kind
         let policy = configuration.retryPolicy(for: pending.action)
         let metadata: Logger.Metadata = [
-            "rule": "\(alert.rule)", "alert": "\(alert.id)", "action": "\(kind)", "index": "\(pending.actionIndex)",
+            "rule": "\(alert.rule)", "alert": "\(alert.deliveryID)", "action": "\(kind)",
+            "index": "\(pending.actionIndex)",
         ]
         var attempts = pending.attempts
         var holdsPermit = holdingPermit
@@ -180,7 +182,7 @@ public final class ActionDispatcher: Sendable {
             switch policy.decide(result, attempts: attempts, jitter: configuration.jitter()) {
             case .finish(let status, let reason):
                 let outcome = ActionOutcome(
-                    alertID: alert.id,
+                    alertID: alert.deliveryID,
                     rule: alert.rule,
                     actionIndex: pending.actionIndex,
                     kind: kind,
@@ -212,7 +214,7 @@ public final class ActionDispatcher: Sendable {
                 let notBefore = clock.now().addingTimeInterval(delay.seconds)
                 onOutcome(
                     ActionOutcome(
-                        alertID: alert.id,
+                        alertID: alert.deliveryID,
                         rule: alert.rule,
                         actionIndex: pending.actionIndex,
                         kind: kind,

@@ -47,7 +47,7 @@ public struct HTTPSender: Sendable {
             headers.append(("Content-Type", "text/plain; charset=utf-8"))
         }
         headers.removeAll { $0.0.lowercased() == "idempotency-key" }
-        headers.append(("Idempotency-Key", alert.id))
+        headers.append(("Idempotency-Key", alert.deliveryID))
         return Request(
             url: context.render(action.url),
             method: action.method,

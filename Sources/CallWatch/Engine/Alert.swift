@@ -24,6 +24,18 @@ public struct Alert: Sendable {
     /// When the condition resolved; nil while it fires.
     public var endsAt: Date?
     public var events: [CallEvent]
+    /// 0 for an alert's first notification; k for the k-th `repeat` of a firing condition, which keeps the id.
+    public var repetition = 0
+
+    /// The id this notification is stored and delivered under (the outbox row, the HTTP `Idempotency-Key`): the
+    /// alert's id, with `+k` for its k-th repeat, so a receiver that de-duplicates retries still gets each repeat.
+    public var deliveryID: String { repetition == 0 ? id : "\(id)+\(repetition)" }
+
+    /// The repeat number a `deliveryID` carries.
+    static func repetition(ofDeliveryID deliveryID: String) -> Int {
+        guard let plus = deliveryID.lastIndex(of: "+") else { return 0 }
+        return Int(deliveryID[deliveryID.index(after: plus)...]) ?? 0
+    }
 
     /// `startsAt` nil means `firedAt`: the defaults describe an alert of a rule without a condition over time.
     public init(

@@ -5,6 +5,11 @@ import Foundation
 public struct Engine: Sendable {
     public private(set) var ruleSet: RuleSet
     var runtimes: [RuleRuntime]
+    /// The condition rules' state (`ratio`, `aggregate`, `absent`, `gauge`), and each rule's slot in it.
+    var conditions: [ConditionRuntime]
+    let conditionOfRule: [Int?]
+    /// Whether the watch has begun (the clock of an `absent` rule without `by` starts then).
+    var clockStarted = false
     let index: RuleIndex
     let hasSequenceRules: Bool
     /// Calls whose events a sequence rule matched, with those rules: a disconnect drops the call's buffered digits
@@ -37,6 +42,13 @@ public struct Engine: Sendable {
     public init(ruleSet: RuleSet) {
         self.ruleSet = ruleSet
         self.runtimes = ruleSet.rules.map(RuleRuntime.init)
+        self.conditions = ruleSet.rules.compactMap(ConditionRuntime.init)
+        var slot = 0
+        self.conditionOfRule = ruleSet.rules.map { rule in
+            guard rule.condition != nil else { return nil }
+            defer { slot += 1 }
+            return slot
+        }
         self.index = RuleIndex(rules: ruleSet.rules)
         self.hasSequenceRules = ruleSet.rules.contains { $0.sequence != nil }
         self.longestSequence = ruleSet.rules.compactMap { $0.sequence?.within.seconds }.max() ?? 0
@@ -71,6 +83,15 @@ public struct Engine: Sendable {
         self.init(ruleSet: ruleSet)
         var old: [String: (index: Int, runtime: RuleRuntime)] = [:]
         for (index, runtime) in previous.runtimes.enumerated() { old[runtime.rule.name] = (index, runtime) }
+        var oldConditions: [String: ConditionRuntime] = [:]
+        for condition in previous.conditions { oldConditions[condition.rule.name] = condition }
+        for slot in conditions.indices {
+            let rule = conditions[slot].rule
+            if let kept = oldConditions[rule.name], kept.rule.stateSignature == rule.stateSignature {
+                conditions[slot] = kept
+            }
+        }
+        clockStarted = previous.clockStarted
         var keptAt: [Int: Int] = [:]  // previous rule index → index here
         for index in runtimes.indices {
             let rule = runtimes[index].rule
@@ -87,6 +108,7 @@ public struct Engine: Sendable {
 
     public mutating func evaluate(_ event: CallEvent, at now: Date) -> Evaluation {
         var evaluation = Evaluation()
+        if !conditions.isEmpty { advanceConditions(to: now, into: &evaluation.fired) }
         dropBufferedDigits(for: event)
         candidates.removeAll(keepingCapacity: true)
         index.collectCandidates(event, into: &candidates)
@@ -98,6 +120,10 @@ public struct Engine: Sendable {
         evaluation.matchedRules.sortAndRemoveDuplicates()
         noteBufferedDigits(evaluation.matchedRules, event, at: now)
         for ruleIndex in evaluation.matchedRules {
+            if let slot = conditionOfRule[ruleIndex] {
+                if let alert = conditions[slot].apply(event, at: now) { evaluation.fired.append(alert) }
+                continue
+            }
             switch runtimes[ruleIndex].apply(event, at: now) {
             case .none: break
             case .fired(let alert): evaluation.fired.append(alert)
@@ -107,8 +133,13 @@ public struct Engine: Sendable {
         return evaluation
     }
 
-    /// Rebuilds state from one journaled event after a restart (see `RuleRuntime.replay`); fires nothing.
-    public mutating func replay(_ event: CallEvent, at now: Date, recorded: Set<String>) {
+    /// Rebuilds state from one journaled event after a restart (see `RuleRuntime.replay`): rules without a
+    /// condition fire nothing; condition rules return what they notify (see `restoreConditions`), for the caller to
+    /// compare with what was recorded.
+    @discardableResult
+    public mutating func replay(_ event: CallEvent, at now: Date, recorded: Set<String>) -> [Alert] {
+        var notified: [Alert] = []
+        if !conditions.isEmpty { advanceConditions(to: now, into: &notified) }
         dropBufferedDigits(for: event)
         candidates.removeAll(keepingCapacity: true)
         index.collectCandidates(event, into: &candidates)
@@ -119,8 +150,50 @@ public struct Engine: Sendable {
         }
         matched.sortAndRemoveDuplicates()
         noteBufferedDigits(matched, event, at: now)
-        for ruleIndex in matched { runtimes[ruleIndex].replay(event, at: now, recorded: recorded) }
+        for ruleIndex in matched {
+            if let slot = conditionOfRule[ruleIndex] {
+                if let alert = conditions[slot].apply(event, at: now) { notified.append(alert) }
+            } else {
+                runtimes[ruleIndex].replay(event, at: now, recorded: recorded)
+            }
+        }
+        return notified
     }
+
+    /// Carries every condition rule to `now` (each key evaluated at its own deadlines), starting the watch first.
+    mutating func advanceConditions(to now: Date, into alerts: inout [Alert]) {
+        if !clockStarted { startClock(at: now) }
+        for slot in conditions.indices {
+            guard let next = conditions[slot].deadlines.nextDeadline, next <= now else { continue }
+            conditions[slot].advance(to: now, into: &alerts)
+        }
+    }
+
+    /// The watch begins at `now` (`serve` starting, a reload adding a rule, the first event offline): the clock of
+    /// each `absent` rule without `by` that is not yet watching starts here.
+    public mutating func startClock(at now: Date) {
+        clockStarted = true
+        for slot in conditions.indices { conditions[slot].start(at: now) }
+    }
+
+    /// Before replaying the journal from `since` after a restart: sets the condition rules' lifecycles from the
+    /// alerts the store recorded (oldest first), and keeps them from judging until each measure is whole again.
+    public mutating func restoreConditions(from recorded: [Alert], replayingFrom since: Date) {
+        for slot in conditions.indices { conditions[slot].restore(from: recorded, replayingFrom: since) }
+    }
+
+    /// The journal has been replayed: condition rules judge every evaluation from here on.
+    public mutating func endRestore() {
+        for slot in conditions.indices { conditions[slot].endRestore() }
+    }
+
+    /// The earliest instant at which a condition rule's outcome can change with no new event.
+    public var nextDeadline: Date? {
+        conditions.compactMap(\.deadlines.nextDeadline).min()
+    }
+
+    /// The names of the condition rules.
+    public var conditionRuleNames: [String] { conditions.map(\.rule.name) }
 
     /// A disconnect drops the call's buffered DTMF digits in the sequence rules that matched its events.
     mutating func dropBufferedDigits(for event: CallEvent) {
@@ -147,12 +220,19 @@ public struct Engine: Sendable {
     }
 
     /// Number of live keys across all rules (what bounded memory means here).
-    public var stateCount: Int { runtimes.reduce(0) { $0 + $1.states.count } }
+    public var stateCount: Int {
+        runtimes.reduce(0) { $0 + $1.states.count } + conditions.reduce(0) { $0 + $1.states.count }
+    }
 
-    /// Time passed: each rule drops the keys that can no longer fire when its sweep is due (at most once per its
-    /// horizon, or when its key count doubled), so an idle daemon's memory shrinks too.
-    public mutating func advance(to now: Date) {
-        for index in runtimes.indices { runtimes[index].sweepIfDue(at: now) }
+    /// Time passed: condition rules are carried to `now` (only keys with a deadline due are visited) and return
+    /// what they notify; each other rule drops the keys that can no longer fire when its sweep is due (at most once
+    /// per its horizon, or when its key count doubled), so an idle daemon's memory shrinks too.
+    @discardableResult
+    public mutating func advance(to now: Date) -> [Alert] {
+        var alerts: [Alert] = []
+        if !conditions.isEmpty { advanceConditions(to: now, into: &alerts) }
+        for index in runtimes.indices where conditionOfRule[index] == nil { runtimes[index].sweepIfDue(at: now) }
+        return alerts
     }
 
     /// Sweeps expired keys now (the engine also does this on its own as events arrive).

@@ -13,6 +13,15 @@ enum RuleKey: Hashable, Sendable {
         }
     }
 
+    /// The key of `event` for a rule with `by`: each field's value as text, "" when the event lacks it.
+    init(_ event: CallEvent, by: [FieldPath]) {
+        switch by.count {
+        case 0: self = .all
+        case 1: self = .one(event[by[0]]?.stringValue ?? "")
+        default: self = .many(by.map { event[$0]?.stringValue ?? "" })
+        }
+    }
+
     var values: [String] {
         switch self {
         case .all: []

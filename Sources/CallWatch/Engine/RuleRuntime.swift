@@ -21,13 +21,7 @@ struct RuleRuntime: Sendable {
         self.rule = rule
     }
 
-    func key(for event: CallEvent) -> RuleKey {
-        switch rule.by.count {
-        case 0: return .all
-        case 1: return .one(event[rule.by[0]]?.stringValue ?? "")
-        default: return .many(rule.by.map { event[$0]?.stringValue ?? "" })
-        }
-    }
+    func key(for event: CallEvent) -> RuleKey { RuleKey(event, by: rule.by) }
 
     func newKeyState() -> KeyState {
         KeyState(

@@ -49,11 +49,34 @@ public struct Replay {
         }
     }
 
-    /// The text form of an alert: `FIRED_AT RULE KEY count=N [match=M] id=ID`.
+    /// Carries the clock on past the last event to `until` (`--until`), so absences and resolutions due by then
+    /// show; returns what that notified.
+    public mutating func finish(until: Date) -> [Alert] {
+        guard until > (clock ?? .distantPast) else { return [] }
+        clock = until
+        return engine.advance(to: until)
+    }
+
+    /// `--until`'s time: ISO 8601, or `+D` after `last` (the last event's time; nil while unknown, which still
+    /// validates the text).
+    public static func untilTime(_ text: String, after last: Date?) -> Date? {
+        if text.hasPrefix("+") {
+            guard let offset = Units.duration(String(text.dropFirst())) else { return nil }
+            return (last ?? Date(timeIntervalSince1970: 0)).addingTimeInterval(offset.seconds)
+        }
+        return Timestamp.parse(text)
+    }
+
+    /// The time of the last event evaluated.
+    public var lastEventTime: Date? { clock }
+
+    /// The text form of an alert: `FIRED_AT RULE [resolved] KEY count=N [value=V] [match=M] id=ID`.
     public static func line(for alert: Alert) -> String {
         var parts = [Timestamp.format(alert.firedAt), alert.rule]
+        if alert.status == .resolved { parts.append("resolved") }
         if !alert.key.isEmpty { parts.append(alert.keyText) }
         parts.append("count=\(alert.count)")
+        if let value = alert.value { parts.append("value=\(JSONWriter.string(.number(value)))") }
         if let match = alert.match { parts.append("match=\(match)") }
         parts.append("id=\(alert.id)")
         return parts.joined(separator: " ")

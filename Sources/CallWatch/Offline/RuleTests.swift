@@ -8,6 +8,11 @@ public struct RuleTests {
         public var key: [String: String]?
         public var count: Int?
         public var match: String?
+        public var status: AlertStatus?
+        /// Compared within `valueTolerance`; `.some(nil)` expects no value.
+        public var value: Double??
+
+        static let valueTolerance = 0.001
 
         func matches(_ alert: Alert) -> Bool {
             if let rule, rule != alert.rule { return false }
@@ -17,6 +22,14 @@ public struct RuleTests {
             }
             if let count, count != alert.count { return false }
             if let match, match != alert.match { return false }
+            if let status, status != alert.status { return false }
+            if let value {
+                switch (value, alert.value) {
+                case (nil, nil): break
+                case (let expected?, let actual?) where abs(expected - actual) <= Self.valueTolerance: break
+                default: return false
+                }
+            }
             return true
         }
 
@@ -30,6 +43,8 @@ public struct RuleTests {
             }
             if let count { parts.append("count=\(count)") }
             if let match { parts.append("match=\(match)") }
+            if let status { parts.append("status=\(status.rawValue)") }
+            if let value { parts.append("value=\(value.map { "\($0)" } ?? "null")") }
             return parts.joined(separator: " ")
         }
     }
@@ -38,6 +53,8 @@ public struct RuleTests {
         public var name: String
         public var events: [(time: Date, event: CallEvent)]
         public var expected: [Expectation]
+        /// Where the clock is carried after the last event (`until:`), if beyond it.
+        public var until: Date?
     }
 
     public struct Outcome: Sendable {
@@ -107,7 +124,12 @@ public struct RuleTests {
     }
 
     static func loadCase(_ node: Node, number: Int, start: Date, reader: inout DiagnosingNodeReader) -> Case? {
-        guard let entries = reader.mapping(node, allowed: ["name", "events", "expect", "none"], what: "a test case")
+        guard
+            let entries = reader.mapping(
+                node,
+                allowed: ["name", "events", "until", "expect", "none"],
+                what: "a test case"
+            )
         else {
             return nil
         }
@@ -153,7 +175,7 @@ public struct RuleTests {
                 guard
                     let fields = reader.mapping(
                         item,
-                        allowed: ["rule", "key", "count", "match"],
+                        allowed: ["rule", "key", "count", "match", "status", "value"],
                         what: "an expected alert"
                     )
                 else { continue }
@@ -161,6 +183,23 @@ public struct RuleTests {
                 expectation.rule = fields["rule"].flatMap { reader.string($0, what: "rule") }
                 expectation.count = fields["count"].flatMap { reader.int($0, what: "count", range: 0...1_000_000) }
                 expectation.match = fields["match"].flatMap { reader.string($0, what: "match") }
+                if let statusNode = fields["status"], let text = reader.string(statusNode, what: "status") {
+                    expectation.status = AlertStatus(rawValue: text)
+                    if expectation.status == nil {
+                        reader.error(statusNode, "status is 'firing' or 'resolved', not '\(text)'")
+                    }
+                }
+                if let valueNode = fields["value"] {
+                    switch reader.json(valueNode) {
+                    case .null: expectation.value = .some(nil)
+                    case let json:
+                        if let number = json.numberValue {
+                            expectation.value = .some(number)
+                        } else {
+                            reader.error(valueNode, "value is a number (compared within 0.001) or null")
+                        }
+                    }
+                }
                 if let keyNode = fields["key"], let keyFields = reader.mapping(keyNode, allowed: nil, what: "key") {
                     var key: [String: String] = [:]
                     for (field, _, value) in keyFields.entries { key[field] = reader.json(value).stringValue ?? "" }
@@ -171,7 +210,15 @@ public struct RuleTests {
         } else if entries["none"].flatMap({ reader.bool($0, what: "none") }) != true {
             reader.error(node, "test case '\(name)' needs 'expect' (a list, [] for no alert) or 'none: true'")
         }
-        return Case(name: name, events: events, expected: expected)
+        var until: Date?
+        if let untilNode = entries["until"] {
+            if let text = reader.string(untilNode, what: "until"), let offset = Units.duration(text) {
+                until = start.addingTimeInterval(offset.seconds)
+            } else {
+                reader.error(untilNode, "invalid 'until' offset; use a duration such as 15m (from the test's start)")
+            }
+        }
+        return Case(name: name, events: events, expected: expected, until: until)
     }
 
     /// Runs every case from empty state.
@@ -180,9 +227,13 @@ public struct RuleTests {
             var engine = Engine(ruleSet: ruleSet)
             var fired: [Alert] = []
             for (time, event) in testCase.events { fired += engine.evaluate(event, at: time).fired }
+            if let until = testCase.until { fired += engine.advance(to: until) }
             return Outcome(name: testCase.name, failure: Self.compare(expected: testCase.expected, fired: fired))
         }
     }
+
+    /// Whether an alert is a condition's (its status and value matter to the reader of a failure).
+    static func isCondition(_ alert: Alert) -> Bool { alert.value != nil || alert.status == .resolved }
 
     /// nil when the fired alerts are exactly the expected ones (in any order).
     static func compare(expected: [Expectation], fired: [Alert]) -> String? {
@@ -202,7 +253,10 @@ public struct RuleTests {
             parts.append(
                 "unexpected: "
                     + unmatched.map {
-                        "[rule=\($0.rule) key={\($0.keyText)} count=\($0.count)\($0.match.map { " match=\($0)" } ?? "")]"
+                        "[rule=\($0.rule) key={\($0.keyText)} count=\($0.count)\($0.match.map { " match=\($0)" } ?? "")"
+                            + (Self.isCondition($0)
+                                ? " status=\($0.status.rawValue) value=\($0.value.map { "\($0)" } ?? "null")" : "")
+                            + " at=\(Timestamp.format($0.firedAt))]"
                     }
                     .joined(separator: " ")
             )

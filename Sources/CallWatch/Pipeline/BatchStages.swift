@@ -33,13 +33,18 @@ enum BatchStages {
             for alert in evaluation.suppressed {
                 if let index = engine.ruleIndex(named: alert.rule) { metrics.suppressed[index].increment() }
             }
-            for alert in evaluation.fired {
-                guard let index = engine.ruleIndex(named: alert.rule) else { continue }
-                metrics.fired[index].increment()
-                fired.append(Fired(alert: alert, actions: engine.ruleSet.rules[index].actions))
-            }
+            fired += notifications(evaluation.fired, engine: engine, metrics: metrics)
         }
         return fired
+    }
+
+    /// Alerts the engine notified (for an event or as time passed), with the actions each owes, counted per rule.
+    static func notifications(_ alerts: [Alert], engine: Engine, metrics: RuleMetrics) -> [Fired] {
+        alerts.compactMap { alert in
+            guard let index = engine.ruleIndex(named: alert.rule) else { return nil }
+            (alert.status == .resolved ? metrics.resolved : metrics.fired)[index].increment()
+            return Fired(alert: alert, actions: engine.ruleSet.rules[index].actions(for: alert.status))
+        }
     }
 
     /// Records the fired alerts with their outbox rows, and the action outcomes that arrived since the last batch,

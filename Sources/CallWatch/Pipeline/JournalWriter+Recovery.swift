@@ -11,7 +11,7 @@ extension JournalWriter {
     /// rebuilt windows are in phase with what happened. Nothing fires; pending actions resume with their schedule.
     mutating func recover(now: Date) throws -> Pipeline.RecoveryReport {
         let start = ContinuousClock.now
-        let replayed = try rebuildState(now: now)
+        let rebuilt = try rebuildState(now: now)
         var resumed = 0
         var abandoned: [OutboxUpdate] = []
         var renderings: [String: AlertRendering] = [:]  // one per alert, as when it fired
@@ -20,7 +20,7 @@ extension JournalWriter {
             guard entry.actionIndex < actions.count, actions[entry.actionIndex].kind == entry.kind else {
                 abandoned.append(
                     OutboxUpdate(
-                        alertID: entry.alert.id,
+                        alertID: entry.alert.deliveryID,
                         actionIndex: entry.actionIndex,
                         status: .failure,
                         attempts: entry.attempts,
@@ -30,8 +30,8 @@ extension JournalWriter {
                 continue
             }
             resumed += 1
-            let rendering = renderings[entry.alert.id] ?? AlertRendering(alert: entry.alert)
-            renderings[entry.alert.id] = rendering
+            let rendering = renderings[entry.alert.deliveryID] ?? AlertRendering(alert: entry.alert)
+            renderings[entry.alert.deliveryID] = rendering
             dispatcher.submit(
                 PendingAction(
                     alert: entry.alert,
@@ -45,31 +45,64 @@ extension JournalWriter {
         }
         if !abandoned.isEmpty { try store.write { try $0.record(abandoned) } }
         adjustPending(by: resumed)
+        if !rebuilt.due.isEmpty {
+            logger.info(
+                "condition notifications fell due while stopped",
+                metadata: ["alerts": "\(rebuilt.due.count)"]
+            )
+            notify(rebuilt.due)
+        }
         return Pipeline.RecoveryReport(
-            eventsReplayed: replayed,
+            eventsReplayed: rebuilt.replayed,
             actionsResumed: resumed,
             duration: ContinuousClock.now - start
         )
     }
 
     /// Replaces the engine's state with the one the journal implies (start-up, and after a failed commit whose
-    /// events were evaluated but not stored). Returns the number of events replayed.
-    mutating func rebuildState(now: Date) throws -> Int {
+    /// events were evaluated but not stored). Returns the number of events replayed and the condition
+    /// notifications that fell due but were never recorded (a tick that did not commit, time passed while stopped).
+    ///
+    /// Condition rules are set from their recorded alerts first (firing, pending or resolved as of when their
+    /// measures are whole again), then replayed with the rest: the notifications the replay makes that the store
+    /// recorded happened already; the others are due now. Of a firing alert's missed repeats only the latest is.
+    mutating func rebuildState(now: Date) throws -> (replayed: Int, due: [Alert]) {
         let ruleSet = engine.ruleSet
         let horizon = ruleSet.longestHorizon
         var rebuilt = Engine(ruleSet: ruleSet)
         guard horizon > .zero else {
             engine = rebuilt
-            return 0
+            return (0, [])
         }
         let since = now.addingTimeInterval(-2 * horizon.seconds)
         let recorded = try store.alertIDs(since: since)
+        let conditionRules = rebuilt.conditionRuleNames
+        if !conditionRules.isEmpty {
+            let history = now.addingTimeInterval(-max(ruleSet.state.retention.seconds, 2 * horizon.seconds))
+            rebuilt.restoreConditions(
+                from: try store.alerts(rules: conditionRules, since: history),
+                replayingFrom: since
+            )
+        }
+        var notified: [Alert] = []
         let count = try store.forEachEntry(since: since) { entry in
             let event = entry.body.withUnsafeBytes { try? CallEvent.decode($0, allowBare: true) }
             guard let event else { return }
-            rebuilt.replay(event, at: entry.receivedAt, recorded: recorded)
+            notified += rebuilt.replay(event, at: entry.receivedAt, recorded: recorded)
         }
+        notified += rebuilt.advance(to: now)
+        rebuilt.endRestore()
         engine = rebuilt
-        return count
+        return (count, Self.due(notified, recorded: recorded))
+    }
+
+    /// The notifications not recorded, with only the latest of each alert's repeats.
+    static func due(_ notified: [Alert], recorded: Set<String>) -> [Alert] {
+        let fresh = notified.filter { !recorded.contains($0.deliveryID) }
+        var latestRepeat: [String: Int] = [:]
+        for (position, alert) in fresh.enumerated() where alert.repetition > 0 { latestRepeat[alert.id] = position }
+        return fresh.enumerated().compactMap { position, alert in
+            alert.repetition > 0 && latestRepeat[alert.id] != position ? nil : alert
+        }
     }
 }

@@ -20,6 +20,8 @@ struct JournalWriter {
     private(set) var outcomes: [ActionOutcome] = []
     /// Actions in the outbox not yet final.
     private(set) var pendingActions = 0
+    /// Notifications that time passing produced but whose commit failed: recorded at the next tick.
+    private(set) var unrecorded: [Alert] = []
 
     init(
         ruleSet: RuleSet,
@@ -104,13 +106,35 @@ struct JournalWriter {
     /// metric handles are rebuilt for the new rule order in the same step.
     mutating func reload(_ ruleSet: RuleSet) {
         engine = Engine(ruleSet: ruleSet, carryingStateFrom: engine)
+        engine.startClock(at: Date())
         metrics = RuleMetrics(rules: ruleSet.rules, factory: metricsFactory)
         publish(ruleSet)
     }
 
-    /// Time passed with no event: keys that can no longer fire are dropped.
+    /// Time passed with no event: condition rules notify what fell due (recorded, then acted on, as an event's
+    /// alerts are), and keys that can no longer fire are dropped.
     mutating func advance(to now: Date) {
-        engine.advance(to: now)
+        let due = engine.advance(to: now)
+        guard !due.isEmpty || !unrecorded.isEmpty else { return }
+        notify(unrecorded + due)
+    }
+
+    /// Records notifications made outside an event's batch (time passing, recovery) with the outcomes waiting, then
+    /// dispatches their actions. A failed commit keeps them for the next tick: the engine has moved past them.
+    mutating func notify(_ alerts: [Alert]) {
+        let fired = BatchStages.notifications(alerts, engine: engine, metrics: metrics)
+        let outcomes = self.outcomes
+        do {
+            try store.write { try BatchStages.record(fired, outcomes: outcomes, into: $0) }
+        } catch {
+            logger.error("store commit failed", metadata: ["error": "\(error)", "alerts": "\(alerts.count)"])
+            unrecorded = alerts
+            return
+        }
+        unrecorded = []
+        self.outcomes.removeAll(keepingCapacity: true)
+        adjustPending(by: fired.reduce(0) { $0 + $1.actions.count } - outcomes.count { $0.isFinal })
+        BatchStages.dispatch(fired, to: dispatcher)
     }
 
     mutating func adjustPending(by delta: Int) {
@@ -121,7 +145,8 @@ struct JournalWriter {
 
     private mutating func rebuildAfterFailure() {
         do {
-            _ = try rebuildState(now: Date())
+            let rebuilt = try rebuildState(now: Date())
+            unrecorded += rebuilt.due
         } catch {
             logger.error("cannot rebuild state from the journal", metadata: ["error": "\(error)"])
         }

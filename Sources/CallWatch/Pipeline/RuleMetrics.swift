@@ -6,24 +6,23 @@ struct RuleMetrics {
     let matches: [Counter]
     let fired: [Counter]
     let suppressed: [Counter]
+    let resolved: [Counter]
 
     init(rules: [Rule], factory: any MetricsFactory) {
         matches = rules.map {
             Counter(label: "callwatch_rule_matches_total", dimensions: [("rule", $0.name)], factory: factory)
         }
-        fired = rules.map {
-            Counter(
-                label: "callwatch_alerts_total",
-                dimensions: [("rule", $0.name), ("state", "fired")],
-                factory: factory
-            )
+        func alerts(_ state: String) -> [Counter] {
+            rules.map {
+                Counter(
+                    label: "callwatch_alerts_total",
+                    dimensions: [("rule", $0.name), ("state", state)],
+                    factory: factory
+                )
+            }
         }
-        suppressed = rules.map {
-            Counter(
-                label: "callwatch_alerts_total",
-                dimensions: [("rule", $0.name), ("state", "suppressed")],
-                factory: factory
-            )
-        }
+        fired = alerts("fired")
+        suppressed = alerts("suppressed")
+        resolved = alerts("resolved")
     }
 }

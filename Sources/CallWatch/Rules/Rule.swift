@@ -1,5 +1,5 @@
-/// A compiled rule: what `when` selects, how state splits (`by`), what fires (`window`, `sequence`), how often
-/// (`cooldown`), and what happens (`actions`).
+/// A compiled rule: what `when` selects, how state splits (`by`), what fires (`window`, `sequence`, or a condition
+/// over time with its `timing`), how often (`cooldown`), and what happens (`actions`).
 public struct Rule: Sendable {
     public struct Window: Sendable, Equatable {
         public var count: Int
@@ -19,6 +19,10 @@ public struct Rule: Sendable {
     public var window: Window?
     public var sequence: Sequence?
     public var cooldown: Duration
+    /// `ratio`, `aggregate`, `absent` or `gauge`: a measure per key with a firing → resolved lifecycle.
+    public var condition: RuleCondition?
+    /// `for`, `keep_firing_for`, `repeat`, `send_resolved` of a condition rule.
+    public var timing = ConditionTiming()
     public var actions: [ActionSpec]
     /// Line of the rule in its file, for messages.
     public var line: Int
@@ -29,14 +33,25 @@ public struct Rule: Sendable {
         if let window { parts.append("window=\(window.count)/\(window.within)") }
         if let sequence { parts.append("sequence=\(sequence.field)/\(sequence.pattern.pattern)/\(sequence.within)") }
         parts.append("cooldown=\(cooldown)")
+        if let condition {
+            parts.append(condition.signature)
+            parts.append("timing=\(timing.pending)/\(timing.keepFiringFor)/\(timing.repeatInterval ?? .zero)")
+        }
         return parts.joined(separator: ";")
     }
 
     /// How long a key's state can matter after its last event: beyond this it can no longer fire.
     public var stateHorizon: Duration {
-        max(window?.within ?? .zero, sequence?.within ?? .zero, cooldown)
+        var horizon = max(window?.within ?? .zero, sequence?.within ?? .zero, cooldown)
+        if let condition { horizon = max(horizon, condition.span + timing.pending + timing.keepFiringFor) }
+        return horizon
     }
 
     /// True when the rule keeps per-key state at all.
     public var isStateful: Bool { window != nil || sequence != nil || cooldown > .zero }
+
+    /// Whether an alert with `status` runs the rule's actions (`send_resolved: false` skips the resolved one).
+    public func actions(for status: AlertStatus) -> [ActionSpec] {
+        status == .resolved && !timing.sendResolved ? [] : actions
+    }
 }

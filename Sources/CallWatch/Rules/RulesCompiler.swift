@@ -178,7 +178,7 @@ struct RulesCompiler {
         var predicate = Predicate.always
         if let when = entries["when"] {
             predicate = compilePredicate(when, context: context) ?? .always
-        } else {
+        } else if !entries.has("gauge") {
             reader.warning(node, "no 'when': the rule matches every event\(context)")
         }
         var by: [FieldPath] = []
@@ -228,10 +228,23 @@ struct RulesCompiler {
                 reader.error(value, "sequence needs pattern and within\(context)")
             }
         }
-        if entries.has("window"), entries.has("sequence") {
-            reader.error(entries.keyNode("sequence"), "a rule takes 'window' or 'sequence', not both\(context)")
+        let kinds = RulesLoader.kindKeys.filter(entries.has)
+        if kinds.count > 1 {
+            reader.error(
+                entries.keyNode(kinds[1]),
+                "a rule takes one of \(RulesLoader.kindKeys.map { "'\($0)'" }.joined(separator: ", "))"
+                    + ", not both \(kinds.map { "'\($0)'" }.joined(separator: " and "))\(context)"
+            )
         }
-        var cooldown = defaults.cooldown
+        let condition = compileCondition(entries, context: context)
+        let isCondition = condition != nil || kinds.contains(where: RulesLoader.conditionKeys.contains)
+        let timing = compileTiming(entries, isCondition: isCondition, context: context)
+        if case .gauge(let open, let close, _, _, _) = condition {
+            // A gauge sees the events that open or close an id, among those `when` selects (default: all).
+            let changes = Predicate.any([open, close])
+            predicate = entries.has("when") ? .all([predicate, changes]) : changes
+        }
+        var cooldown = condition == nil ? defaults.cooldown : .zero
         if let value = entries["cooldown"], let duration = reader.duration(value, what: "cooldown", context: context) {
             cooldown = duration
         }
@@ -259,6 +272,8 @@ struct RulesCompiler {
             window: window,
             sequence: sequence,
             cooldown: cooldown,
+            condition: condition,
+            timing: timing,
             actions: actions,
             line: node.mark?.line ?? 1
         )

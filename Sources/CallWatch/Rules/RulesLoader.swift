@@ -7,7 +7,16 @@ import Yams
 public enum RulesLoader {
     static let topKeys = ["version", "server", "state", "defaults", "rules"]
     static let serverKeys = ["listen", "path", "max_body", "auth", "allow", "trust_forwarded"]
-    static let ruleKeys = ["name", "description", "when", "by", "window", "sequence", "cooldown", "actions"]
+    static let ruleKeys = [
+        "name", "description", "when", "by", "window", "sequence", "ratio", "aggregate", "absent", "gauge", "for",
+        "keep_firing_for", "repeat", "send_resolved", "cooldown", "actions",
+    ]
+    /// The keys that say what a rule detects; a rule takes at most one.
+    static let kindKeys = ["window", "sequence", "ratio", "aggregate", "absent", "gauge"]
+    /// The kinds that are conditions over time.
+    static let conditionKeys = ["ratio", "aggregate", "absent", "gauge"]
+    /// The keys only a condition takes.
+    static let timingKeys = ["for", "keep_firing_for", "repeat", "send_resolved"]
     static let operators = [
         "eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "regex", "prefix", "suffix", "contains", "exists",
     ]

@@ -17,6 +17,10 @@ public protocol EventStore: Sendable {
     /// Ids of the alerts fired at or after `since`.
     func alertIDs(since: Date) throws -> Set<String>
 
+    /// The recorded alerts of the rules named `rules` fired at or after `since`, oldest first (each with the
+    /// `repetition` its stored id carries): what recovery sets the condition rules' lifecycles from.
+    func alerts(rules: [String], since: Date) throws -> [Alert]
+
     /// Actions still pending, oldest alert first.
     func pendingActions() throws -> [OutboxEntry]
 

@@ -212,10 +212,10 @@ public final class SQLiteStore: EventStore {
                 let alert = record.alert
                 let firedAt = alert.firedAt.timeIntervalSince1970
                 try insertAlert.execute(arguments: [
-                    alert.id, alert.rule, alert.keyText, firedAt, alert.jsonString, alert.envelopesJSON,
+                    alert.deliveryID, alert.rule, alert.keyText, firedAt, alert.jsonString, alert.envelopesJSON,
                 ])
                 for (index, kind) in record.actionKinds.enumerated() {
-                    try insertAction.execute(arguments: [alert.id, index, kind, firedAt])
+                    try insertAction.execute(arguments: [alert.deliveryID, index, kind, firedAt])
                 }
             }
         }
@@ -324,6 +324,24 @@ public final class SQLiteStore: EventStore {
         }
     }
 
+    public func alerts(rules: [String], since: Date) throws -> [Alert] {
+        guard !rules.isEmpty else { return [] }
+        return try pool.read { db in
+            let marks = Array(repeating: "?", count: rules.count).joined(separator: ", ")
+            var arguments = StatementArguments(rules)
+            arguments += [since.timeIntervalSince1970]
+            return try Row.fetchAll(
+                db,
+                sql: "SELECT id, body FROM alerts WHERE rule IN (\(marks)) AND fired_at >= ? ORDER BY fired_at, id",
+                arguments: arguments
+            ).compactMap { row in
+                guard var alert = Alert(json: row[1]) else { return nil }
+                alert.repetition = Alert.repetition(ofDeliveryID: row[0])
+                return alert
+            }
+        }
+    }
+
     /// Pending actions with their alerts. An alert whose stored JSON cannot be read back is skipped (it would
     /// render nothing useful); its rows stay pending for an operator to see in `callwatch alerts`.
     public func pendingActions() throws -> [OutboxEntry] {
@@ -332,12 +350,13 @@ public final class SQLiteStore: EventStore {
                 db,
                 sql: """
                     SELECT alerts.body, alerts.envelopes, outbox.action_index, outbox.kind, outbox.attempts,
-                        outbox.not_before
+                        outbox.not_before, alerts.id
                     FROM outbox JOIN alerts ON alerts.id = outbox.alert_id
                     WHERE outbox.status = 'pending' ORDER BY alerts.fired_at, outbox.action_index
                     """
             ).compactMap { row in
-                guard let alert = Alert(json: row[0], envelopes: row[1]) else { return nil }
+                guard var alert = Alert(json: row[0], envelopes: row[1]) else { return nil }
+                alert.repetition = Alert.repetition(ofDeliveryID: row[6])
                 let notBefore: Double? = row[5]
                 return OutboxEntry(
                     alert: alert,

@@ -102,10 +102,10 @@ final class CLITests {
     @Test func checkAcceptsTheShippedRules() throws {
         let result = try Self.run(["check", "-c", "rules.yaml"])
         #expect(result.status == 0)
-        #expect(result.stdoutLines == ["rules.yaml: 4 rules OK"])
+        #expect(result.stdoutLines == ["rules.yaml: 8 rules OK"])
         let strict = try Self.run(["check", "--strict", "--config", "rules.yaml"])
         #expect(strict.status == 0)
-        #expect(strict.stdoutLines == ["rules.yaml: 4 rules OK"])
+        #expect(strict.stdoutLines == ["rules.yaml: 8 rules OK"])
     }
 
     @Test func checkReportsEveryProblemAndFails() throws {
@@ -392,8 +392,8 @@ final class CLITests {
         let result = try Self.run(["test", "tests/rules.test.yaml"])
         #expect(result.status == 0)
         let lines = result.stdoutLines
-        #expect(lines.last == "11 passed, 0 failed")
-        #expect(lines.dropLast().count == 11)
+        #expect(lines.last == "23 passed, 0 failed")
+        #expect(lines.dropLast().count == 23)
         #expect(lines.dropLast().allSatisfy { $0.hasPrefix("PASS ") })
         #expect(lines.first == "PASS three failures to one destination fire once")
     }

@@ -424,7 +424,16 @@ import Testing
                 sequence: {pattern: '1', within: 1m}
                 actions: []
             """
-        #expect(Self.errors(yaml) == [Self.error(6, 5, "a rule takes 'window' or 'sequence', not both in rule 'r1'")])
+        #expect(
+            Self.errors(yaml) == [
+                Self.error(
+                    6,
+                    5,
+                    "a rule takes one of 'window', 'sequence', 'ratio', 'aggregate', 'absent', 'gauge', "
+                        + "not both 'window' and 'sequence' in rule 'r1'"
+                )
+            ]
+        )
     }
 
     @Test func duplicateRuleNamesAreAnError() {
@@ -469,6 +478,7 @@ import Testing
         #expect(
             ruleSet.rules.map(\.name) == [
                 "repeated-sip-failures", "zero-duration-disconnect", "caller-asks-for-agent", "failed-session",
+                "low-asr", "short-calls", "no-connected-calls", "too-many-concurrent-calls",
             ]
         )
         #expect(ruleSet.warnings.isEmpty)

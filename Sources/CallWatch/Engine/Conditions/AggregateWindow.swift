@@ -14,20 +14,7 @@ import Foundation
 ///   remove by moving the tail): O(log n + n) a step with a small constant, fine for windows of thousands.
 ///   Nearest rank: the value at 1-based rank `ceil(p/100 × n)` in ascending order.
 public struct AggregateWindow: Sendable {
-    public enum Function: String, Sendable, CaseIterable {
-        case count, sum, avg, min, max, p50, p90, p95, p99
-
-        /// 50, 90, 95 or 99 for the percentiles; nil for the others.
-        public var percentile: Int? {
-            switch self {
-            case .p50: 50
-            case .p90: 90
-            case .p95: 95
-            case .p99: 99
-            default: nil
-            }
-        }
-    }
+    public typealias Function = AggregateFunction
 
     struct Sample: Sendable {
         var time: Int64

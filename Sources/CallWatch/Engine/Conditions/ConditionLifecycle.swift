@@ -62,6 +62,38 @@ public struct ConditionLifecycle: Sendable {
         return false
     }
 
+    /// Which notification of the current firing the last one was: 0 for the fire, k for its k-th `repeat`.
+    public var repetition: Int {
+        guard case .firing(let startsAt, let notified, _) = phase, repeatMilliseconds > 0 else { return 0 }
+        return Int((notified - startsAt) / repeatMilliseconds)
+    }
+
+    /// Puts the lifecycle where recorded alerts say it was (crash recovery): firing since `startsAt`, its latest
+    /// notification at `notifiedAt`.
+    public mutating func restoreFiring(startsAt: Date, notifiedAt: Date) {
+        let startsAt = ConditionTime.milliseconds(startsAt)
+        phase = .firing(
+            startsAt: startsAt,
+            notified: Swift.max(startsAt, ConditionTime.milliseconds(notifiedAt)),
+            falseSince: nil
+        )
+        everFired = true
+        resolvedMilliseconds = nil
+    }
+
+    /// Puts the lifecycle back to pending since `since` (crash recovery: a recorded fire whose `for` began before
+    /// the replayed journal).
+    public mutating func restorePending(since: Date) {
+        phase = .pending(since: ConditionTime.milliseconds(since))
+    }
+
+    /// Puts the lifecycle back to inactive after a recorded resolution at `resolvedAt`.
+    public mutating func restoreResolved(at resolvedAt: Date) {
+        phase = .inactive
+        everFired = true
+        resolvedMilliseconds = ConditionTime.milliseconds(resolvedAt)
+    }
+
     /// When it last resolved; nil while firing and before it first resolved.
     public var resolvedAt: Date? { resolvedMilliseconds.map(ConditionTime.date) }
 
