@@ -235,6 +235,38 @@ final class CLITests {
         )
     }
 
+    @Test func replayUntilCarriesTheClockPastTheLastEvent() throws {
+        let path = try write(Self.failuresJSONL, named: "events.jsonl")
+        let plain = try Self.run(["replay", "-c", "rules.yaml", path])
+        #expect(!plain.stdout.contains("no-connected-calls"))
+        // No connected call from the first event (10:00:00) on: the shipped absence rule fires ten minutes later.
+        let carried = try Self.run(["replay", "-c", "rules.yaml", "--until", "+15m", path])
+        #expect(carried.status == 0)
+        #expect(carried.stdoutLines.count == plain.stdoutLines.count + 1)
+        #expect(
+            carried.stdoutLines.last?.hasPrefix("2026-11-24T10:10:00.000Z no-connected-calls count=0 value=600 id=")
+                == true,
+            "\(carried.stdout)"
+        )
+        let absolute = try Self.run(["replay", "-c", "rules.yaml", "--until", "2026-11-24T10:09:59Z", path])
+        #expect(absolute.stdoutLines == plain.stdoutLines)
+        let connected = #"{"eventId": "k1", "callStatus": "CALL_CONNECTED", "timestamp": "2026-11-24T10:20:00Z"}"#
+        let resolved = try Self.run([
+            "replay", "-c", "rules.yaml", "--until", "+1m",
+            try write(Self.failuresJSONL + connected + "\n", named: "more.jsonl"),
+        ])
+        #expect(
+            resolved.stdoutLines.last?.hasPrefix(
+                "2026-11-24T10:20:00.000Z no-connected-calls resolved count=1 value=0 id="
+            )
+                == true,
+            "\(resolved.stdout)"
+        )
+        let invalid = try Self.run(["replay", "-c", "rules.yaml", "--until", "soon", path])
+        #expect(invalid.status != 0)
+        #expect(invalid.stderr.contains("invalid --until 'soon'"))
+    }
+
     @Test func replayJSONPrintsAlertObjects() throws {
         let path = try write(Self.failuresJSONL, named: "events.jsonl")
         let result = try Self.run(["replay", "--json", "-c", "rules.yaml", path])
