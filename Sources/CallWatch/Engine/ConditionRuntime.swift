@@ -346,6 +346,23 @@ struct ConditionRuntime: Sendable {
         return (value * 1e6).rounded() / 1e6
     }
 
+    /// The rule is going away (a reload removed or redefined it): a resolved notification, at `date`, for each key
+    /// still firing, so no alert downstream is left firing forever.
+    func resolveFiring(at date: Date) -> [Alert] {
+        states.compactMap { key, state in
+            guard case .firing(let startsAt) = state.lifecycle.state else { return nil }
+            let value = judge(state.measure, at: date).value
+            return alert(
+                for: .resolve(startsAt: startsAt, endsAt: date),
+                key: key,
+                state: state,
+                value: value,
+                at: date
+            )
+        }
+        .sorted { $0.keyText < $1.keyText }
+    }
+
     // MARK: Recovery
 
     /// Sets each key's lifecycle from the recorded alerts of this rule (oldest first) before the journal since

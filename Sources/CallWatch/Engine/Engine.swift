@@ -8,6 +8,8 @@ public struct Engine: Sendable {
     /// The condition rules' state (`ratio`, `aggregate`, `absent`, `gauge`), and each rule's slot in it.
     var conditions: [ConditionRuntime]
     let conditionOfRule: [Int?]
+    /// Condition rules a reload removed or redefined, whose firing alerts `resolveRetired(at:)` resolves.
+    var retired: [ConditionRuntime] = []
     /// Whether the watch has begun (the clock of an `absent` rule without `by` starts then).
     var clockStarted = false
     let index: RuleIndex
@@ -89,8 +91,10 @@ public struct Engine: Sendable {
             let rule = conditions[slot].rule
             if let kept = oldConditions[rule.name], kept.rule.stateSignature == rule.stateSignature {
                 conditions[slot] = kept
+                oldConditions[rule.name] = nil
             }
         }
+        retired = oldConditions.values.sorted { $0.rule.name < $1.rule.name }
         clockStarted = previous.clockStarted
         var keptAt: [Int: Int] = [:]  // previous rule index → index here
         for index in runtimes.indices {
@@ -185,6 +189,13 @@ public struct Engine: Sendable {
     /// The journal has been replayed: condition rules judge every evaluation from here on.
     public mutating func endRestore() {
         for slot in conditions.indices { conditions[slot].endRestore() }
+    }
+
+    /// After a reload: a resolved notification for each alert still firing of a condition rule that was removed or
+    /// redefined (its state is gone, so nothing else would ever end it).
+    public mutating func resolveRetired(at now: Date) -> [Alert] {
+        defer { retired = [] }
+        return retired.flatMap { $0.resolveFiring(at: now) }
     }
 
     /// The earliest instant at which a condition rule's outcome can change with no new event.

@@ -20,8 +20,8 @@ struct JournalWriter {
     private(set) var outcomes: [ActionOutcome] = []
     /// Actions in the outbox not yet final.
     private(set) var pendingActions = 0
-    /// Notifications that time passing produced but whose commit failed: recorded at the next tick.
-    private(set) var unrecorded: [Alert] = []
+    /// Notifications made outside a batch whose commit failed: recorded at the next tick.
+    private(set) var unrecorded: [BatchStages.Fired] = []
 
     init(
         ruleSet: RuleSet,
@@ -105,10 +105,22 @@ struct JournalWriter {
     /// New rules: the state of every rule whose name and state definition are unchanged carries over, and the
     /// metric handles are rebuilt for the new rule order in the same step.
     mutating func reload(_ ruleSet: RuleSet) {
+        let previousRules = engine.ruleSet
         engine = Engine(ruleSet: ruleSet, carryingStateFrom: engine)
-        engine.startClock(at: Date())
+        let now = Date()
+        engine.startClock(at: now)
+        let ended = engine.resolveRetired(at: now)
         metrics = RuleMetrics(rules: ruleSet.rules, factory: metricsFactory)
         publish(ruleSet)
+        if !ended.isEmpty {
+            // Resolved as the rule that fired them would have: with its actions, whatever the new file says.
+            deliver(
+                ended.map { alert in
+                    let rule = previousRules.rules.first { $0.name == alert.rule }
+                    return BatchStages.Fired(alert: alert, actions: rule?.actions(for: .resolved) ?? [])
+                }
+            )
+        }
     }
 
     /// Time passed with no event: condition rules notify what fell due (recorded, then acted on, as an event's
@@ -116,19 +128,24 @@ struct JournalWriter {
     mutating func advance(to now: Date) {
         let due = engine.advance(to: now)
         guard !due.isEmpty || !unrecorded.isEmpty else { return }
-        notify(unrecorded + due)
+        notify(due)
     }
 
-    /// Records notifications made outside an event's batch (time passing, recovery) with the outcomes waiting, then
-    /// dispatches their actions. A failed commit keeps them for the next tick: the engine has moved past them.
+    /// Records notifications made outside an event's batch (time passing, recovery) and acts on them.
     mutating func notify(_ alerts: [Alert]) {
-        let fired = BatchStages.notifications(alerts, engine: engine, metrics: metrics)
+        deliver(BatchStages.notifications(alerts, engine: engine, metrics: metrics))
+    }
+
+    /// Records alerts with their outbox rows and the outcomes waiting, in a transaction of their own, then
+    /// dispatches their actions. A failed commit keeps them for the next tick: the engine has moved past them.
+    mutating func deliver(_ fired: [BatchStages.Fired]) {
+        let fired = unrecorded + fired
         let outcomes = self.outcomes
         do {
             try store.write { try BatchStages.record(fired, outcomes: outcomes, into: $0) }
         } catch {
-            logger.error("store commit failed", metadata: ["error": "\(error)", "alerts": "\(alerts.count)"])
-            unrecorded = alerts
+            logger.error("store commit failed", metadata: ["error": "\(error)", "alerts": "\(fired.count)"])
+            unrecorded = fired
             return
         }
         unrecorded = []
@@ -146,7 +163,7 @@ struct JournalWriter {
     private mutating func rebuildAfterFailure() {
         do {
             let rebuilt = try rebuildState(now: Date())
-            unrecorded += rebuilt.due
+            unrecorded += BatchStages.notifications(rebuilt.due, engine: engine, metrics: metrics)
         } catch {
             logger.error("cannot rebuild state from the journal", metadata: ["error": "\(error)"])
         }

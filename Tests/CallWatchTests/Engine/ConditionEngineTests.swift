@@ -290,6 +290,14 @@ import Testing
         #expect(reloaded.advance(to: Self.at(100)).map(\.status) == [.resolved])
         let changed = Self.ratioRule.replacingOccurrences(of: "below: 0.5", with: "below: 0.6")
         var fresh = Engine(ruleSet: try EngineTests.ruleSet(changed), carryingStateFrom: engine)
+        // The redefined rule starts afresh; the alert its old definition had firing is resolved, once.
+        let ended = fresh.resolveRetired(at: Self.at(3))
+        #expect(ended.map(\.status) == [.resolved])
+        #expect(ended.first?.startsAt == Self.at(1))
+        #expect(ended.first?.endsAt == Self.at(3))
+        #expect(fresh.resolveRetired(at: Self.at(4)).isEmpty)
         #expect(fresh.advance(to: Self.at(100)).isEmpty)
+        var kept = Engine(ruleSet: try EngineTests.ruleSet(Self.ratioRule), carryingStateFrom: engine)
+        #expect(kept.resolveRetired(at: Self.at(3)).isEmpty)
     }
 }
