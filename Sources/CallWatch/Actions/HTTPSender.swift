@@ -33,14 +33,30 @@ public struct HTTPSender: Sendable {
         let context = rendering.context
         var headers = action.headers.map { ($0.name, context.render($0.value)) }
         let body: Data
-        switch action.body {
-        case .alert:
+        switch (action.service, action.body) {
+        case (.slack(let text), _):
+            let message = text.map(context.render) ?? alert.headline
+            body = Data(JSONWriter.string(.object(JSONObject([("text", .string(message))]))).utf8)
+            headers.append(("Content-Type", "application/json"))
+        case (.pagerduty(let routingKey, let severity, let summary), _):
+            body = Data(
+                JSONWriter.string(
+                    PagerDutyEvent.body(
+                        for: alert,
+                        routingKey: context.render(routingKey),
+                        severity: severity,
+                        summary: summary.map(context.render)
+                    )
+                ).utf8
+            )
+            headers.append(("Content-Type", "application/json"))
+        case (.webhook, .alert):
             body = Data(rendering.json.utf8)
             headers.append(("Content-Type", "application/json"))
-        case .json(let template):
+        case (.webhook, .json(let template)):
             body = Data(JSONWriter.string(context.render(template)).utf8)
             headers.append(("Content-Type", "application/json"))
-        case .raw(let template):
+        case (.webhook, .raw(let template)):
             body = Data(context.render(template).utf8)
         }
         if !headers.contains(where: { $0.0.lowercased() == "content-type" }) {

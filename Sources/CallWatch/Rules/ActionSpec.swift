@@ -10,7 +10,7 @@ public enum ActionSpec: Sendable {
         switch self {
         case .log: "log"
         case .exec: "exec"
-        case .http: "http"
+        case .http(let action): action.service.kind
         }
     }
 }
@@ -34,6 +34,23 @@ public struct ExecAction: Sendable {
 }
 
 public struct HTTPAction: Sendable {
+    /// Who is on the other end: a plain webhook (`http`), or a service whose request callwatch builds itself.
+    public enum Service: Sendable {
+        case webhook
+        /// A Slack incoming webhook: `{"text": …}`, the text from `text` or the alert's headline.
+        case slack(text: Template?)
+        /// PagerDuty's Events API v2: trigger on firing, resolve on resolved, one `dedup_key` for an alert's life.
+        case pagerduty(routingKey: Template, severity: String, summary: Template?)
+
+        public var kind: String {
+            switch self {
+            case .webhook: "http"
+            case .slack: "slack"
+            case .pagerduty: "pagerduty"
+            }
+        }
+    }
+
     public enum Body: Sendable {
         /// The alert JSON.
         case alert
@@ -49,6 +66,7 @@ public struct HTTPAction: Sendable {
     public var body: Body
     public var timeout: Duration
     public var retries: Int
+    public var service: Service = .webhook
 }
 
 /// A JSON-shaped value whose string leaves are templates: rendered leaf by leaf and then encoded, so data can

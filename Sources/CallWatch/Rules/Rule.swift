@@ -23,6 +23,9 @@ public struct Rule: Sendable {
     public var condition: RuleCondition?
     /// `for`, `keep_firing_for`, `repeat`, `send_resolved` of a condition rule.
     public var timing = ConditionTiming()
+    /// The receivers `notify` names; their actions follow the rule's own in `actions`.
+    public var notify: [String] = []
+    /// What happens when it fires: the inline `actions`, then each `notify` receiver's, in order.
     public var actions: [ActionSpec]
     /// Line of the rule in its file, for messages.
     public var line: Int

@@ -3,17 +3,19 @@ import Yams
 
 extension RulesCompiler {
     mutating func compileAction(_ node: Node, defaults: RuleSet.Defaults, context: String) -> ActionSpec? {
-        let kinds = ["log", "exec", "http"]
+        let kinds = RulesLoader.actionKinds
         guard let entries = reader.mapping(node, allowed: kinds, what: "an action", context: context) else {
             return nil
         }
         guard entries.entries.count == 1, let (kind, _, value) = entries.entries.first else {
-            reader.error(node, "an action is exactly one of log, exec or http\(context)")
+            reader.error(node, "an action is exactly one of \(kinds.joined(separator: ", "))\(context)")
             return nil
         }
         switch kind {
         case "log": return compileLog(value, context: context).map(ActionSpec.log)
         case "exec": return compileExec(value, defaults: defaults, context: context).map(ActionSpec.exec)
+        case "slack": return compileSlack(value, defaults: defaults, context: context).map(ActionSpec.http)
+        case "pagerduty": return compilePagerDuty(value, defaults: defaults, context: context).map(ActionSpec.http)
         default: return compileHTTP(value, defaults: defaults, context: context).map(ActionSpec.http)
         }
     }
@@ -142,6 +144,98 @@ extension RulesCompiler {
             timeout: timeout ?? defaults.httpTimeout,
             retries: retries ?? defaults.httpRetries
         )
+    }
+
+    /// `slack: {url, text, timeout, retries}`: an incoming webhook.
+    mutating func compileSlack(_ node: Node, defaults: RuleSet.Defaults, context: String) -> HTTPAction? {
+        let keys = ["url", "text", "timeout", "retries"]
+        guard let entries = reader.mapping(node, allowed: keys, what: "slack", context: context) else { return nil }
+        let url = serviceURL(entries, in: node, kind: "slack", fallback: nil, context: context)
+        let text = entries["text"].flatMap { reader.template($0, what: "slack.text", context: context) }
+        guard let url else { return nil }
+        return HTTPAction(
+            url: url,
+            method: "POST",
+            headers: [],
+            body: .alert,
+            timeout: entries["timeout"].flatMap { reader.duration($0, what: "slack.timeout", context: context) }
+                ?? defaults.httpTimeout,
+            retries: entries["retries"].flatMap {
+                reader.int($0, what: "slack.retries", range: 0...100, context: context)
+            }
+                ?? defaults.httpRetries,
+            service: .slack(text: text)
+        )
+    }
+
+    /// `pagerduty: {routing_key, severity, summary, url, timeout, retries}`: Events API v2.
+    mutating func compilePagerDuty(_ node: Node, defaults: RuleSet.Defaults, context: String) -> HTTPAction? {
+        let keys = ["routing_key", "severity", "summary", "url", "timeout", "retries"]
+        guard let entries = reader.mapping(node, allowed: keys, what: "pagerduty", context: context) else {
+            return nil
+        }
+        let url = serviceURL(
+            entries,
+            in: node,
+            kind: "pagerduty",
+            fallback: "https://events.pagerduty.com/v2/enqueue",
+            context: context
+        )
+        var routingKey: Template?
+        if let value = entries["routing_key"] {
+            routingKey = reader.template(value, what: "pagerduty.routing_key", context: context)
+        } else {
+            reader.error(node, "pagerduty needs a routing_key (the integration key of a PagerDuty service)\(context)")
+        }
+        var severity = "error"
+        if let value = entries["severity"],
+            let text = reader.string(value, what: "pagerduty.severity", context: context)
+        {
+            if RulesLoader.pagerDutySeverities.contains(text) {
+                severity = text
+            } else {
+                reader.error(
+                    value,
+                    "unknown pagerduty severity '\(text)'\(context)"
+                        + Suggestion.hint(for: text, in: RulesLoader.pagerDutySeverities)
+                        + " (one of \(RulesLoader.pagerDutySeverities.joined(separator: ", ")))"
+                )
+            }
+        }
+        let summary = entries["summary"].flatMap { reader.template($0, what: "pagerduty.summary", context: context) }
+        guard let url, let routingKey else { return nil }
+        return HTTPAction(
+            url: url,
+            method: "POST",
+            headers: [],
+            body: .alert,
+            timeout: entries["timeout"].flatMap { reader.duration($0, what: "pagerduty.timeout", context: context) }
+                ?? defaults.httpTimeout,
+            retries: entries["retries"].flatMap {
+                reader.int($0, what: "pagerduty.retries", range: 0...100, context: context)
+            } ?? defaults.httpRetries,
+            service: .pagerduty(routingKey: routingKey, severity: severity, summary: summary)
+        )
+    }
+
+    /// A service's `url`: required unless it has a `fallback`, and http(s) when it is constant.
+    private mutating func serviceURL(
+        _ entries: DiagnosingNodeReader.Entries,
+        in node: Node,
+        kind: String,
+        fallback: String?,
+        context: String
+    ) -> Template? {
+        guard let urlNode = entries["url"] else {
+            if let fallback { return try? Template(fallback) }
+            reader.error(node, "\(kind) needs a url\(context)")
+            return nil
+        }
+        let url = reader.template(urlNode, what: "\(kind).url", context: context)
+        if let url, url.isConstant, !(url.source.hasPrefix("http://") || url.source.hasPrefix("https://")) {
+            reader.error(urlNode, "\(kind).url must start with http:// or https://\(context)")
+        }
+        return url
     }
 
     mutating func jsonTemplate(_ node: Node, context: String) -> JSONTemplate {

@@ -4,6 +4,8 @@ import Yams
 /// Compiles a rules document node by node. Keeps going after an error so one run reports every problem.
 struct RulesCompiler {
     var reader: DiagnosingNodeReader
+    /// The receivers defined so far, by name: the actions `notify` adds to a rule.
+    var receivers: [String: [ActionSpec]] = [:]
     let path: String
 
     init(reader: DiagnosingNodeReader, path: String) {
@@ -33,6 +35,7 @@ struct RulesCompiler {
         }
         var defaults = RuleSet.Defaults()
         if let node = top["defaults"] { compileDefaults(node, into: &defaults) }
+        if let node = top["receivers"] { compileReceivers(node, defaults: defaults) }
         var rules: [Rule] = []
         if let node = top["rules"] {
             if let sequence = node.sequence {
@@ -249,6 +252,23 @@ struct RulesCompiler {
             cooldown = duration
         }
         var actions: [ActionSpec] = []
+        var notify: [String] = []
+        var notified: [ActionSpec] = []
+        if let value = entries["notify"], let names = reader.strings(value, what: "notify", context: context) {
+            for (receiver, nameNode) in names {
+                guard let receiverActions = receivers[receiver] else {
+                    reader.error(
+                        nameNode,
+                        "unknown receiver '\(receiver)' in notify\(context)"
+                            + Suggestion.hint(for: receiver, in: receivers.keys.sorted())
+                            + (receivers.isEmpty ? " (define it under the top-level 'receivers')" : "")
+                    )
+                    continue
+                }
+                notify.append(receiver)
+                notified += receiverActions
+            }
+        }
         if let value = entries["actions"] {
             if let list = value.sequence {
                 for element in list {
@@ -259,9 +279,10 @@ struct RulesCompiler {
             } else {
                 reader.error(value, "actions must be a list\(context)")
             }
-        } else {
-            reader.warning(node, "no 'actions': alerts are only counted and listed\(context)")
+        } else if notify.isEmpty {
+            reader.warning(node, "no 'actions' or 'notify': alerts are only counted and listed\(context)")
         }
+        actions += notified
         let errorsAfter = reader.diagnostics.filter { $0.severity == .error }.count
         guard errorsAfter == errorsBefore, !name.isEmpty else { return nil }
         return Rule(
@@ -274,9 +295,24 @@ struct RulesCompiler {
             cooldown: cooldown,
             condition: condition,
             timing: timing,
+            notify: notify,
             actions: actions,
             line: node.mark?.line ?? 1
         )
+    }
+
+    /// `receivers`: named lists of actions that rules name in `notify`.
+    mutating func compileReceivers(_ node: Node, defaults: RuleSet.Defaults) {
+        guard let entries = reader.mapping(node, allowed: nil, what: "receivers") else { return }
+        for (name, _, value) in entries.entries {
+            let context = " in receiver '\(name)'"
+            guard let list = value.sequence else {
+                reader.error(value, "a receiver is a list of actions\(context)")
+                continue
+            }
+            if list.isEmpty { reader.warning(value, "receiver '\(name)' has no actions") }
+            receivers[name] = list.compactMap { compileAction($0, defaults: defaults, context: context) }
+        }
     }
 
     mutating func fieldPath(_ name: String, _ node: Node, context: String) -> FieldPath {

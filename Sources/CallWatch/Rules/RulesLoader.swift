@@ -5,11 +5,13 @@ import Yams
 /// Reads a rules file: YAML with source marks → validated, compiled `RuleSet`. Every problem is a
 /// diagnostic naming file, line and column; nothing here throws anything but `RulesError`.
 public enum RulesLoader {
-    static let topKeys = ["version", "server", "state", "defaults", "rules"]
+    static let topKeys = ["version", "server", "state", "defaults", "receivers", "rules"]
+    static let actionKinds = ["log", "exec", "http", "slack", "pagerduty"]
+    static let pagerDutySeverities = ["critical", "error", "warning", "info"]
     static let serverKeys = ["listen", "path", "max_body", "auth", "allow", "trust_forwarded"]
     static let ruleKeys = [
         "name", "description", "when", "by", "window", "sequence", "ratio", "aggregate", "absent", "gauge", "for",
-        "keep_firing_for", "repeat", "send_resolved", "cooldown", "actions",
+        "keep_firing_for", "repeat", "send_resolved", "cooldown", "notify", "actions",
     ]
     /// The keys that say what a rule detects; a rule takes at most one.
     static let kindKeys = ["window", "sequence", "ratio", "aggregate", "absent", "gauge"]
