@@ -19,6 +19,7 @@ struct APIRoutes: Sendable {
     }
 
     func register(on router: Router<CallWatchRequestContext>, path: String) {
+        registerSilences(on: router)
         // POST {path} is answered by `IngestHandler` before the router (IngestHTTP1Channel.swift).
         for method: HTTPRequest.Method in [.get, .put, .delete, .patch, .head, .options] {
             router.on(RouterPath(path), method: method) { _, _ in
@@ -80,6 +81,48 @@ struct APIRoutes: Sendable {
                 body: .init(byteBuffer: ByteBuffer(string: JSONWriter.string(body)))
             )
         }
+    }
+
+    /// `GET/POST /api/v1/silences`, `DELETE /api/v1/silences/{id}`, with the ingest credentials and allow-list.
+    func registerSilences(on router: Router<CallWatchRequestContext>) {
+        router.get("/api/v1/silences") { request, context in
+            if let refusal = refusal(request, context: context, requestGuard: reloader.requestGuard) { return refusal }
+            let now = Date()
+            let all = request.uri.queryParameters.get("all") == "true"
+            let silences = try pipeline.store.silences().filter { all || $0.state(at: now) != "expired" }
+            let body = JSONValue.array(
+                silences.map { silence in
+                    guard case .object(var object) = silence.json else { return silence.json }
+                    object["state"] = .string(silence.state(at: now))
+                    return .object(object)
+                }
+            )
+            return Self.ok(body)
+        }
+        router.post("/api/v1/silences") { request, context in
+            if let refusal = refusal(request, context: context, requestGuard: reloader.requestGuard) { return refusal }
+            let buffer = try await request.body.collect(upTo: 64 * 1024)
+            do {
+                let json = try JSONParser.parse(String(buffer: buffer))
+                let silence = try Silence(json: json)
+                try pipeline.addSilence(silence)
+                return Self.ok(.object(JSONObject([("id", .string(silence.id))])))
+            } catch let error as SilenceError {
+                return Self.error(.badRequest, error.description)
+            } catch let error as JSONParser.Error {
+                return Self.error(.badRequest, "invalid JSON: \(error)")
+            }
+        }
+        router.delete("/api/v1/silences/:id") { request, context in
+            if let refusal = refusal(request, context: context, requestGuard: reloader.requestGuard) { return refusal }
+            let id = context.parameters.get("id") ?? ""
+            guard try pipeline.expireSilence(id: id) else { return Self.error(.notFound, "no silence '\(id)'") }
+            return Self.ok(.object(JSONObject([("id", .string(id)), ("status", .string("expired"))])))
+        }
+    }
+
+    static func ok(_ body: JSONValue) -> Response {
+        Response(status: .ok, headers: Self.json, body: .init(byteBuffer: ByteBuffer(string: JSONWriter.string(body))))
     }
 
     /// 403 for a client outside the allow-list, 401 for bad credentials, nil when the request may proceed.

@@ -7,6 +7,7 @@ extension AlertSummary {
             JSONObject([
                 ("id", .string(id)), ("rule", .string(rule)), ("key", .string(key)),
                 ("firedAt", .string(Timestamp.format(firedAt))),
+                ("state", .string(silenced ? "silenced" : "notified")),
                 (
                     "actions",
                     .array(

@@ -33,9 +33,11 @@ struct Alerts: AsyncParsableCommand {
             throw ExitCode.failure
         }
         for alert in try await store.recentAlerts(limit: limit) {
-            let actions = alert.actions.map { action in
-                "\(action.kind)#\(action.index)=\(action.status.rawValue)" + (action.reason.map { "(\($0))" } ?? "")
-            }
+            let actions =
+                (alert.silenced ? ["silenced"] : [])
+                + alert.actions.map { action in
+                    "\(action.kind)#\(action.index)=\(action.status.rawValue)" + (action.reason.map { "(\($0))" } ?? "")
+                }
             print(
                 ([Timestamp.format(alert.firedAt), alert.rule, alert.key.isEmpty ? "-" : alert.key, alert.id] + actions)
                     .joined(separator: " ")

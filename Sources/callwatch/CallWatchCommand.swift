@@ -8,7 +8,9 @@ struct CallWatchCommand: AsyncParsableCommand {
         commandName: "callwatch",
         abstract: "Rule-based alerting for 8x8 Number Masking call events.",
         version: CallWatchVersion.current,
-        subcommands: [Serve.self, Check.self, ReplayCommand.self, Test.self, Alerts.self, Version.self]
+        subcommands: [
+            Serve.self, Check.self, ReplayCommand.self, Test.self, Alerts.self, SilenceCommand.self, Version.self,
+        ]
     )
 }
 

@@ -29,7 +29,14 @@ public struct Alert: Sendable {
 
     /// The id this notification is stored and delivered under (the outbox row, the HTTP `Idempotency-Key`): the
     /// alert's id, with `+k` for its k-th repeat, so a receiver that de-duplicates retries still gets each repeat.
-    public var deliveryID: String { repetition == 0 ? id : "\(id)+\(repetition)" }
+    public var deliveryID: String {
+        get { storedDeliveryID ?? (repetition == 0 ? id : "\(id)+\(repetition)") }
+        set { storedDeliveryID = newValue }
+    }
+
+    /// Set when the notification is not the fire or a repeat (a firing alert notified when its silence ended), or
+    /// read back from the store.
+    private var storedDeliveryID: String?
 
     /// The repeat number a `deliveryID` carries.
     static func repetition(ofDeliveryID deliveryID: String) -> Int {

@@ -203,6 +203,14 @@ public struct Engine: Sendable {
         conditions.compactMap(\.deadlines.nextDeadline).min()
     }
 
+    /// Whether rule `rule`'s condition alert for `key` (the `by` values) that began firing at `startsAt` still fires.
+    public func isFiring(rule: String, key: [String], startsAt: Date) -> Bool {
+        guard let runtime = conditions.first(where: { $0.rule.name == rule }),
+            case .firing(let since) = runtime.states[RuleKey(key)]?.lifecycle.state
+        else { return false }
+        return ConditionTime.milliseconds(since) == ConditionTime.milliseconds(startsAt)
+    }
+
     /// The names of the condition rules.
     public var conditionRuleNames: [String] { conditions.map(\.rule.name) }
 

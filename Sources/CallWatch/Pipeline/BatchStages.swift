@@ -8,8 +8,12 @@ enum BatchStages {
     struct Fired: Sendable {
         var alert: Alert
         var actions: [ActionSpec]
+        /// A silence muted it: recorded, not acted on.
+        var silenced = false
 
-        var record: AlertRecord { AlertRecord(alert: alert, actionKinds: actions.map(\.kind)) }
+        var record: AlertRecord { AlertRecord(alert: alert, actionKinds: actions.map(\.kind), silenced: silenced) }
+        /// The actions that will run.
+        var owed: Int { silenced ? 0 : actions.count }
     }
 
     /// Journals the entries whose identity is new; returns, per entry, whether it was.
@@ -24,7 +28,12 @@ enum BatchStages {
     }
 
     /// Runs the new events through the engine, each at the time it was received, crediting each rule's metrics.
-    static func evaluate(_ fresh: [JournalEntry], engine: inout Engine, metrics: RuleMetrics) -> [Fired] {
+    static func evaluate(
+        _ fresh: [JournalEntry],
+        engine: inout Engine,
+        metrics: RuleMetrics,
+        silences: [Silence] = []
+    ) -> [Fired] {
         var fired: [Fired] = []
         for entry in fresh {
             guard let event = entry.event else { continue }
@@ -33,17 +42,29 @@ enum BatchStages {
             for alert in evaluation.suppressed {
                 if let index = engine.ruleIndex(named: alert.rule) { metrics.suppressed[index].increment() }
             }
-            fired += notifications(evaluation.fired, engine: engine, metrics: metrics)
+            fired += notifications(evaluation.fired, engine: engine, metrics: metrics, silences: silences)
         }
         return fired
     }
 
     /// Alerts the engine notified (for an event or as time passed), with the actions each owes, counted per rule.
-    static func notifications(_ alerts: [Alert], engine: Engine, metrics: RuleMetrics) -> [Fired] {
+    /// An alert a silence in force at its instant matches is recorded `silenced` and runs nothing.
+    static func notifications(
+        _ alerts: [Alert],
+        engine: Engine,
+        metrics: RuleMetrics,
+        silences: [Silence] = []
+    ) -> [Fired] {
         alerts.compactMap { alert in
             guard let index = engine.ruleIndex(named: alert.rule) else { return nil }
-            (alert.status == .resolved ? metrics.resolved : metrics.fired)[index].increment()
-            return Fired(alert: alert, actions: engine.ruleSet.rules[index].actions(for: alert.status))
+            let silenced = silences.contains { $0.isActive(at: alert.firedAt) && $0.matches(alert) }
+            (silenced ? metrics.silenced : alert.status == .resolved ? metrics.resolved : metrics.fired)[index]
+                .increment()
+            return Fired(
+                alert: alert,
+                actions: engine.ruleSet.rules[index].actions(for: alert.status),
+                silenced: silenced
+            )
         }
     }
 
@@ -73,7 +94,7 @@ enum BatchStages {
 
     /// Hands the committed alerts' actions to the dispatcher (which never blocks).
     static func dispatch(_ fired: [Fired], to dispatcher: ActionDispatcher) {
-        for alert in fired { dispatcher.submit(alert.alert, actions: alert.actions) }
+        for alert in fired where !alert.silenced { dispatcher.submit(alert.alert, actions: alert.actions) }
     }
 }
 

@@ -11,6 +11,7 @@ extension JournalWriter {
     /// rebuilt windows are in phase with what happened. Nothing fires; pending actions resume with their schedule.
     mutating func recover(now: Date) throws -> Pipeline.RecoveryReport {
         let start = ContinuousClock.now
+        silences = try store.silences()
         let rebuilt = try rebuildState(now: now)
         var resumed = 0
         var abandoned: [OutboxUpdate] = []

@@ -20,6 +20,10 @@ struct JournalWriter {
     private(set) var outcomes: [ActionOutcome] = []
     /// Actions in the outbox not yet final.
     private(set) var pendingActions = 0
+    /// The silences stored, as last sent to the writer (loaded at recovery).
+    var silences: [Silence] = []
+    /// Firing condition alerts a silence muted: notified when no silence covers them any more, if still firing.
+    var muted: [Alert] = []
     /// Notifications made outside a batch whose commit failed: recorded at the next tick.
     private(set) var unrecorded: [BatchStages.Fired] = []
 
@@ -56,6 +60,10 @@ struct JournalWriter {
                 commit(&batch)
                 reload(ruleSet)
                 done(true)
+            case .silences(let silences):
+                commit(&batch)
+                self.silences = silences
+                unmute(at: Date())
             case .tick(let now):
                 commit(&batch)
                 advance(to: now)
@@ -80,7 +88,8 @@ struct JournalWriter {
                 fired = BatchStages.evaluate(
                     BatchStages.fresh(entries, inserted: inserted),
                     engine: &engine,
-                    metrics: metrics
+                    metrics: metrics,
+                    silences: silences
                 )
                 try BatchStages.record(fired, outcomes: outcomes, into: transaction)
                 return inserted
@@ -98,7 +107,8 @@ struct JournalWriter {
         }
         self.outcomes.removeAll(keepingCapacity: true)
         BatchStages.answer(batch, inserted: inserted, counters: counters)
-        adjustPending(by: fired.reduce(0) { $0 + $1.actions.count } - outcomes.count { $0.isFinal })
+        noteMuted(fired)
+        adjustPending(by: fired.reduce(0) { $0 + $1.owed } - outcomes.count { $0.isFinal })
         BatchStages.dispatch(fired, to: dispatcher)
     }
 
@@ -127,13 +137,40 @@ struct JournalWriter {
     /// alerts are), and keys that can no longer fire are dropped.
     mutating func advance(to now: Date) {
         let due = engine.advance(to: now)
-        guard !due.isEmpty || !unrecorded.isEmpty else { return }
-        notify(due)
+        if !due.isEmpty || !unrecorded.isEmpty { notify(due) }
+        unmute(at: now)
+    }
+
+    /// Keeps the firing condition alerts a silence muted, and forgets those that resolved.
+    mutating func noteMuted(_ fired: [BatchStages.Fired]) {
+        for notification in fired where notification.alert.isCondition {
+            let alert = notification.alert
+            muted.removeAll { $0.rule == alert.rule && $0.keyText == alert.keyText }
+            if notification.silenced, alert.status == .firing { muted.append(alert) }
+        }
+    }
+
+    /// A muted condition alert that no silence covers any more and still fires is notified now, once (under its
+    /// id, delivered as `ID~unmuted-MS`); one that resolved meanwhile sends nothing.
+    mutating func unmute(at now: Date) {
+        guard !muted.isEmpty else { return }
+        var released: [Alert] = []
+        muted.removeAll { alert in
+            guard !silences.contains(where: { $0.isActive(at: now) && $0.matches(alert) }) else { return false }
+            if engine.isFiring(rule: alert.rule, key: alert.key.map(\.value), startsAt: alert.startsAt) {
+                var notification = alert
+                notification.firedAt = now
+                notification.deliveryID = "\(alert.id)~unmuted-\(Int64((now.timeIntervalSince1970 * 1000).rounded()))"
+                released.append(notification)
+            }
+            return true
+        }
+        if !released.isEmpty { notify(released) }
     }
 
     /// Records notifications made outside an event's batch (time passing, recovery) and acts on them.
     mutating func notify(_ alerts: [Alert]) {
-        deliver(BatchStages.notifications(alerts, engine: engine, metrics: metrics))
+        deliver(BatchStages.notifications(alerts, engine: engine, metrics: metrics, silences: silences))
     }
 
     /// Records alerts with their outbox rows and the outcomes waiting, in a transaction of their own, then
@@ -149,8 +186,9 @@ struct JournalWriter {
             return
         }
         unrecorded = []
+        noteMuted(fired)
         self.outcomes.removeAll(keepingCapacity: true)
-        adjustPending(by: fired.reduce(0) { $0 + $1.actions.count } - outcomes.count { $0.isFinal })
+        adjustPending(by: fired.reduce(0) { $0 + $1.owed } - outcomes.count { $0.isFinal })
         BatchStages.dispatch(fired, to: dispatcher)
     }
 

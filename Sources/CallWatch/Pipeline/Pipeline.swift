@@ -113,6 +113,34 @@ public final class Pipeline: Sendable {
         }
     }
 
+    /// Stores a new silence and puts it in force from the writer's next message on. A silence for a rule that is not
+    /// loaded is refused (a typo would mute nothing).
+    public func addSilence(_ silence: Silence) throws {
+        if let rule = silence.rule, !ruleSet.rules.contains(where: { $0.name == rule }) {
+            throw SilenceError(
+                "no rule '\(rule)' is loaded" + Suggestion.hint(for: rule, in: ruleSet.rules.map(\.name))
+            )
+        }
+        try store.save(silence)
+        try publishSilences()
+    }
+
+    /// Ends a silence now; false when no silence has that id. An expired silence stays listed.
+    @discardableResult
+    public func expireSilence(id: String, at now: Date = Date()) throws -> Bool {
+        guard var silence = try store.silences().first(where: { $0.id == id }) else { return false }
+        if silence.endsAt > now {
+            silence.endsAt = max(now, silence.startsAt)
+            try store.save(silence)
+            try publishSilences()
+        }
+        return true
+    }
+
+    private func publishSilences() throws {
+        queue.append(.silences(try store.silences()))
+    }
+
     /// Tells the writer the time: what expires as time passes is handled then, in order with events.
     public func tick(at now: Date = Date()) {
         queue.append(.tick(now))
@@ -159,7 +187,7 @@ public final class Pipeline: Sendable {
             switch message {
             case .event(let submission): submission.completion(.failure(error))
             case .reload(_, let done): done(false)
-            case .outcome, .tick: break
+            case .outcome, .tick, .silences: break
             }
         }
     }

@@ -7,6 +7,7 @@ struct RuleMetrics {
     let fired: [Counter]
     let suppressed: [Counter]
     let resolved: [Counter]
+    let silenced: [Counter]
 
     init(rules: [Rule], factory: any MetricsFactory) {
         matches = rules.map {
@@ -24,5 +25,6 @@ struct RuleMetrics {
         fired = alerts("fired")
         suppressed = alerts("suppressed")
         resolved = alerts("resolved")
+        silenced = alerts("silenced")
     }
 }

@@ -9,6 +9,8 @@ enum WriterMessage: Sendable {
     /// New rules, live from the next message on; `done(true)` is called (on the writer thread) once they are,
     /// `done(false)` if they never will be.
     case reload(RuleSet, done: @Sendable (Bool) -> Void)
+    /// The silences stored now (after one was added or expired): in force from the next message on.
+    case silences([Silence])
     /// The clock: time-driven work (expiring keys) happens here, in order with events.
     case tick(Date)
 }

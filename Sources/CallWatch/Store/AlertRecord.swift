@@ -3,9 +3,12 @@ public struct AlertRecord: Sendable {
     public var alert: Alert
     /// `ActionSpec.kind` of each action, by index.
     public var actionKinds: [String]
+    /// A silence muted it: recorded without outbox rows.
+    public var silenced: Bool
 
-    public init(alert: Alert, actionKinds: [String]) {
+    public init(alert: Alert, actionKinds: [String], silenced: Bool = false) {
         self.alert = alert
         self.actionKinds = actionKinds
+        self.silenced = silenced
     }
 }

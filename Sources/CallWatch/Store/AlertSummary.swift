@@ -14,5 +14,7 @@ public struct AlertSummary: Sendable {
     public var rule: String
     public var key: String
     public var firedAt: Date
+    /// A silence muted it (no action ran).
+    public var silenced = false
     public var actions: [Action]
 }

@@ -21,6 +21,12 @@ public protocol EventStore: Sendable {
     /// `repetition` its stored id carries): what recovery sets the condition rules' lifecycles from.
     func alerts(rules: [String], since: Date) throws -> [Alert]
 
+    /// Every stored silence (active, pending and expired), soonest end first.
+    func silences() throws -> [Silence]
+
+    /// Stores a silence, replacing the one with its id (how one is expired: its end moved to now).
+    func save(_ silence: Silence) throws
+
     /// Actions still pending, oldest alert first.
     func pendingActions() throws -> [OutboxEntry]
 

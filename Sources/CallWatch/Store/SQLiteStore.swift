@@ -5,7 +5,7 @@ import Synchronization
 /// The embedded store: SQLite in WAL mode through GRDB. One writer connection does all writes, so concurrent
 /// requests' events are committed together (group commit: see docs/design.md).
 public final class SQLiteStore: EventStore {
-    public static let schemaVersion = 4
+    public static let schemaVersion = 5
     /// WAL size (4 KiB frames) past which the writer finishes a checkpoint itself so the WAL starts over. Small:
     /// the writer's pause grows with the WAL, and a WAL that is rewritten in place rather than grown is cheaper to
     /// sync (BENCHMARKS.md has the measurements; docs/design.md the mechanism).
@@ -157,6 +157,16 @@ public final class SQLiteStore: EventStore {
                     """
             )
         }
+        // Silences (their API JSON, with the end for listing), and alerts a silence muted.
+        migrator.registerMigration("v5") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE silences (id TEXT PRIMARY KEY, ends_at REAL NOT NULL, body TEXT NOT NULL);
+                    ALTER TABLE alerts ADD COLUMN silenced INTEGER NOT NULL DEFAULT 0;
+                    UPDATE meta SET value = '5' WHERE key = 'schema_version';
+                    """
+            )
+        }
         return migrator
     }
 
@@ -202,7 +212,8 @@ public final class SQLiteStore: EventStore {
             guard !alerts.isEmpty else { return }
             let insertAlert = try db.cachedStatement(
                 sql: """
-                    INSERT OR IGNORE INTO alerts (id, rule, key, fired_at, body, envelopes) VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT OR IGNORE INTO alerts (id, rule, key, fired_at, body, envelopes, silenced)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
                     """
             )
             let insertAction = try db.cachedStatement(
@@ -213,8 +224,9 @@ public final class SQLiteStore: EventStore {
                 let firedAt = alert.firedAt.timeIntervalSince1970
                 try insertAlert.execute(arguments: [
                     alert.deliveryID, alert.rule, alert.keyText, firedAt, alert.jsonString, alert.envelopesJSON,
+                    record.silenced,
                 ])
-                for (index, kind) in record.actionKinds.enumerated() {
+                for (index, kind) in record.actionKinds.enumerated() where !record.silenced {
                     try insertAction.execute(arguments: [alert.deliveryID, index, kind, firedAt])
                 }
             }
@@ -337,8 +349,26 @@ public final class SQLiteStore: EventStore {
             ).compactMap { row in
                 guard var alert = Alert(json: row[1]) else { return nil }
                 alert.repetition = Alert.repetition(ofDeliveryID: row[0])
+                alert.deliveryID = row[0]
                 return alert
             }
+        }
+    }
+
+    public func silences() throws -> [Silence] {
+        try pool.read { db in
+            try String.fetchAll(db, sql: "SELECT body FROM silences ORDER BY ends_at, id").compactMap { body in
+                (try? JSONParser.parse(body)).flatMap { try? Silence(json: $0) }
+            }
+        }
+    }
+
+    public func save(_ silence: Silence) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO silences (id, ends_at, body) VALUES (?, ?, ?)",
+                arguments: [silence.id, silence.endsAt.timeIntervalSince1970, JSONWriter.string(silence.json)]
+            )
         }
     }
 
@@ -357,6 +387,7 @@ public final class SQLiteStore: EventStore {
             ).compactMap { row in
                 guard var alert = Alert(json: row[0], envelopes: row[1]) else { return nil }
                 alert.repetition = Alert.repetition(ofDeliveryID: row[6])
+                alert.deliveryID = row[6]
                 let notBefore: Double? = row[5]
                 return OutboxEntry(
                     alert: alert,
@@ -373,7 +404,7 @@ public final class SQLiteStore: EventStore {
         try await pool.read { db in
             let alerts = try Row.fetchAll(
                 db,
-                sql: "SELECT id, rule, key, fired_at FROM alerts ORDER BY fired_at DESC, id LIMIT ?",
+                sql: "SELECT id, rule, key, fired_at, silenced FROM alerts ORDER BY fired_at DESC, id LIMIT ?",
                 arguments: [limit]
             )
             return try alerts.map { row in
@@ -399,6 +430,7 @@ public final class SQLiteStore: EventStore {
                     rule: row[1],
                     key: row[2],
                     firedAt: Date(timeIntervalSince1970: row[3]),
+                    silenced: row[4],
                     actions: actions
                 )
             }

@@ -39,6 +39,8 @@ final class FailingStore: EventStore {
     func alertIDs(since: Date) throws -> Set<String> { try store.alertIDs(since: since) }
     func alerts(rules: [String], since: Date) throws -> [Alert] { try store.alerts(rules: rules, since: since) }
     func pendingActions() throws -> [OutboxEntry] { try store.pendingActions() }
+    func silences() throws -> [Silence] { try store.silences() }
+    func save(_ silence: Silence) throws { try store.save(silence) }
     func recentAlerts(limit: Int) async throws -> [AlertSummary] { try await store.recentAlerts(limit: limit) }
     func prune(before: Date) async throws -> Int { try await store.prune(before: before) }
 }
