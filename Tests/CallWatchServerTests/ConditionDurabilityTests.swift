@@ -188,6 +188,66 @@ struct ConditionDurabilityTests {
         }
     }
 
+    // MARK: The single key of a rule without `by`
+
+    @Test("an absent rule without by, firing at the kill, is not fired again after a prompt restart")
+    func watchWithoutByFiringAtTheKillStaysFiring() async throws {
+        let rule = "silence-all-at-kill"
+        try await withTemporaryDirectory(prefix: "callwatch-condition-durability") { directory in
+            try await withSink { sink in
+                let rules = Self.rules(
+                    """
+                      - name: \(rule)
+                        when: {callStatus: CALL_CONNECTED}
+                        absent: {for: 2s}
+                        actions:
+                          - http: {url: "\(sink.url("/absent"))"}
+                    """
+                )
+                let deliveries = { sink.deliveries.filter { $0.rule == rule } }
+                let client = DurabilityClient()
+                let port = try unusedPort()
+                let started = Bracket.now
+                let first = try DurabilityDaemon.start(directory, rules: rules, port: port, label: "before-kill")
+                try await first.waitUntilHealthy(client: client)
+                // No call connects: silent from the start, firing 2 s later.
+                try await waitUntil("the firing alert at the sink", timeout: .seconds(30)) { !deliveries().isEmpty }
+                let firing = try #require(deliveries().first)
+                #expect(firing.status == "firing")
+                #expect(firing.key.isEmpty)
+                #expect(firing.startsAt >= started + 2000, "\(firing)")
+                try await client.waitUntilDone(firing.id, at: first.baseURL)
+                try await first.kill9()
+
+                let second = try DurabilityDaemon.start(directory, rules: rules, port: port, label: "after-kill")
+                try await second.waitUntilHealthy(client: client)
+                // Still silent: still the same firing alert, which a call now resolves.
+                let (_, resolving) = try await client.deliver(
+                    Self.connected("all-1", account: "acct-all"),
+                    to: second.baseURL + Self.ingestPath
+                )
+                try await waitUntil("the resolved alert at the sink", timeout: .seconds(30)) {
+                    deliveries().contains { $0.status == "resolved" }
+                }
+                let resolved = try #require(deliveries().first { $0.status == "resolved" })
+                try await client.waitUntilDone(resolved.id, at: second.baseURL)
+                let ended = try await second.terminate()
+                #expect(ended.reason == .exit && ended.status == 0, "SIGTERM ended the daemon with \(ended)")
+
+                #expect(resolved.startsAt == firing.startsAt, "\(resolved)")
+                let endsAt = try #require(resolved.endsAt)
+                #expect(resolving.contains(endsAt, slack: 5), "endsAt \(endsAt), the call: \(resolving)")
+                // Before the resolution, one firing alert, delivered once; after it the watch starts over (a new
+                // alert, 2 s after the call).
+                let all = deliveries()
+                #expect(all.filter { $0.id == firing.id }.count == 1, "\(all)")
+                for other in all where other.id != firing.id && other.id != resolved.id {
+                    #expect(other.status == "firing" && other.startsAt == endsAt + 2000, "\(other), all: \(all)")
+                }
+            }
+        }
+    }
+
     // MARK: Pending at the kill
 
     /// When the daemon comes back after a kill while pending.

@@ -385,6 +385,13 @@ struct ConditionRuntime: Sendable {
             } else if let before, let endsAt = before.endsAt, isAbsence {
                 state = newState(since: ConditionTime.milliseconds(endsAt))
                 state.lifecycle.restoreResolved(at: endsAt)
+            } else if isAbsence, rule.by.isEmpty, let firstAfter, firstAfter.status == .firing,
+                firstAfter.repetition == 0
+            {
+                // The single key of a rule without `by` may count from when the watch began, which the journal
+                // does not hold: its clock is set from the fire (silent from startsAt - for - absence), and the
+                // replay takes the lifecycle on from there.
+                state = newState(since: ConditionTime.milliseconds(firstAfter.startsAt) - pending - absence)
             } else {
                 continue
             }
