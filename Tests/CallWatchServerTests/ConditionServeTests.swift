@@ -312,4 +312,88 @@ struct ConditionServeTests {
             }
         }
     }
+
+    @Test(
+        "repeat notifies again under the same id with Idempotency-Key id+N; send_resolved: false acts on no resolution"
+    )
+    func repeatAndSendResolvedFalse() async throws {
+        let rule = "e2e-cond-serve-repeat"
+        try await withSink { sink in
+            let scratch = try Scratch()
+            defer { scratch.remove() }
+            let hook = try scratch.script("hook.sh", Self.recordingHook)
+            let rules = """
+                version: 1
+                server:
+                  path: \(Fixture.ingestPath)
+                  max_body: 4KiB
+                defaults:
+                  evaluation_interval: 100ms
+                rules:
+                  - name: \(rule)
+                    when: {callStatus: CALL_CONNECTED}
+                    by: [subAccountId]
+                    absent: {for: 1s}
+                    repeat: 1s
+                    send_resolved: false
+                    actions:
+                      - http: {url: "\(sink.url("/repeat"))"}
+                      - exec: {command: [/bin/sh, "\(hook)", "\(scratch.directory)"]}
+
+                """
+            try await withServer(rules: rules, scratch: scratch) { server in
+                let before = try await server.metrics()
+                try await server.accept(Self.connected("rep-1", account: "e2e-cond-rep"))
+                // Fired 1 s after the call, then again each second while it stays silent.
+                try await waitUntil("the second repeat at the sink", timeout: .seconds(30)) {
+                    sink.deliveries.count >= 3
+                }
+                let resolving = try await Bracket.around {
+                    try await server.accept(Self.connected("rep-2", account: "e2e-cond-rep"))
+                }
+                let notified = Array(sink.deliveries.prefix(3))
+                let firing = notified[0]
+                #expect(notified.map(\.idempotencyKey) == [firing.id, firing.id + "+1", firing.id + "+2"])
+                for (number, delivery) in notified.enumerated() {
+                    #expect(delivery.id == firing.id, "a repeat carries the alert's id: \(delivery)")
+                    #expect(delivery.status == "firing")
+                    #expect(delivery.startsAt == firing.startsAt)
+                    #expect(delivery.firedAt == firing.startsAt + Int64(number) * 1000, "\(delivery)")
+                    #expect(delivery.value == Double(number + 1), "seconds silent: \(delivery)")
+                    #expect(delivery.eventIDs == ["rep-1"])
+                }
+                #expect(firing.startsAt == firing.lastAt + 1000)
+                Self.expectID(firing, rule: rule, key: ["e2e-cond-rep"])
+
+                // The resolution is recorded, with no action to run.
+                let resolvedID = ConditionAlertID.make(
+                    rule: rule,
+                    key: ["e2e-cond-rep"],
+                    status: .resolved,
+                    startsAt: Date(timeIntervalSince1970: Double(firing.startsAt) / 1000)
+                )
+                let recorded = try #require(try await server.alerts(rule: rule).first { $0.id == resolvedID })
+                #expect(recorded.actions.isEmpty, "\(recorded.actions)")
+                let after = try await server.metrics()
+                #expect(after.delta("callwatch_alerts_total", ["rule": rule, "state": "resolved"], since: before) == 1)
+
+                // The hook ran for the fire and each repeat that was sent, never for the resolution.
+                try await waitUntil("the hook to log the three notifications", timeout: .seconds(30)) {
+                    Self.hookLines(scratch).count >= 3
+                }
+                let lines = Self.hookLines(scratch)
+                #expect(Array(lines.prefix(3).map(\.value)) == ["1", "2", "3"], "\(lines)")
+                #expect(lines.allSatisfy { $0.status == "firing" }, "\(lines)")
+                #expect(Array(lines.prefix(3).map(\.id)) == [firing.id, firing.id, firing.id])
+                #expect(sink.deliveries.allSatisfy { $0.status == "firing" })
+                // Whatever was sent after the resolving call is a new alert: the account silent again.
+                for later in sink.deliveries.dropFirst(3) where later.id != firing.id {
+                    #expect(later.startsAt >= resolving.sent + 1000, "\(later)")
+                }
+                for later in sink.deliveries.dropFirst(3) where later.id == firing.id {
+                    #expect(later.firedAt < resolving.answered, "a repeat after the resolution: \(later)")
+                }
+            }
+        }
+    }
 }

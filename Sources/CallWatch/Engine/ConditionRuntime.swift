@@ -36,9 +36,6 @@ struct ConditionRuntime: Sendable {
 
     let rule: Rule
     let condition: RuleCondition
-    /// How long a counted event stays among a key's `recent` ones: the measure's span; for an absence, plus `for`,
-    /// so the event it counts from is still carried when it fires.
-    private let recentSpan: Int64
     var states: [RuleKey: KeyState] = [:]
     var deadlines = DeadlineHeap<RuleKey>()
     /// The latest instant evaluated: time never goes backwards for a rule, whatever order callers' clocks give.
@@ -51,9 +48,6 @@ struct ConditionRuntime: Sendable {
         guard let condition = rule.condition else { return nil }
         self.rule = rule
         self.condition = condition
-        var recentSpan = ConditionTime.milliseconds(condition.span)
-        if case .absent = condition { recentSpan += ConditionTime.milliseconds(rule.timing.pending) }
-        self.recentSpan = recentSpan
     }
 
     // MARK: Events and time
@@ -234,8 +228,12 @@ struct ConditionRuntime: Sendable {
     private mutating func evaluate(_ key: RuleKey, _ state: inout KeyState, at now: Int64) -> Alert? {
         let date = ConditionTime.date(now)
         Self.expire(&state.measure, at: date)
-        let cutoff = now - recentSpan
-        while let first = state.recent.first, first.time < cutoff { state.recent.removeFirst() }
+        let cutoff = now - ConditionTime.milliseconds(condition.span)
+        // An absence counts from its last event: while pending or firing, its alerts carry it however old it is.
+        let kept = isAbsence && state.lifecycle.state != .inactive ? 1 : 0
+        while state.recent.count > kept, let first = state.recent.first, first.time < cutoff {
+            state.recent.removeFirst()
+        }
         if let quietUntil, now < quietUntil { return nil }
         let (value, holds) = judge(state.measure, at: date)
         guard let transition = state.lifecycle.evaluate(holds: holds, value: value, at: date) else { return nil }
