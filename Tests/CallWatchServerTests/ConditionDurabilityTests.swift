@@ -248,6 +248,91 @@ struct ConditionDurabilityTests {
         }
     }
 
+    // MARK: Repeats missed while down
+
+    @Test("of the repeats that fell due while down only the latest is sent, and each notification only once")
+    func repeatsMissedWhileDownSendTheLatestOnce() async throws {
+        let rule = "silence-repeats-at-kill"
+        try await withTemporaryDirectory(prefix: "callwatch-condition-durability") { directory in
+            try await withSink { sink in
+                let rules = Self.rules(
+                    """
+                      - name: \(rule)
+                        when: {callStatus: CALL_CONNECTED}
+                        by: [subAccountId]
+                        absent: {for: 1s}
+                        repeat: 1s
+                        actions:
+                          - http: {url: "\(sink.url("/absent"))"}
+                    """
+                )
+                let deliveries = { sink.deliveries.filter { $0.rule == rule } }
+                let client = DurabilityClient()
+                let port = try unusedPort()
+                let first = try DurabilityDaemon.start(directory, rules: rules, port: port, label: "before-kill")
+                try await first.waitUntilHealthy(client: client)
+                let url = first.baseURL + Self.ingestPath
+                _ = try await client.deliver(Self.connected("rk-a", account: "acct-rk"), to: url)
+
+                // Fired 1 s after the call, repeated a second later; both recorded as delivered, then the kill.
+                try await waitUntil("the first repeat at the sink", timeout: .seconds(30)) {
+                    deliveries().contains { $0.repetition == 1 }
+                }
+                let firing = try #require(deliveries().first { $0.repetition == 0 })
+                try await client.waitUntilDone(firing.id, at: first.baseURL)
+                try await client.waitUntilDone(firing.id + "+1", at: first.baseURL)
+                try await first.kill9()
+                let beforeKill = deliveries()
+                #expect(beforeKill.map(\.repetition) == [0, 1], "\(beforeKill)")
+
+                // Down while the second and third repeats fall due.
+                try await sleepUntil(milliseconds: firing.startsAt + 3500)
+                let launched = Bracket.now
+                let second = try DurabilityDaemon.start(directory, rules: rules, port: port, label: "after-kill")
+                try await second.waitUntilHealthy(client: client)
+                // The latest repeat missed, then the next one on time.
+                try await waitUntil("two repeats after the restart", timeout: .seconds(30)) {
+                    deliveries().count >= beforeKill.count + 2
+                }
+                let (_, resolving) = try await client.deliver(
+                    Self.connected("rk-a-again", account: "acct-rk"),
+                    to: second.baseURL + Self.ingestPath
+                )
+                try await waitUntil("the resolved alert at the sink", timeout: .seconds(30)) {
+                    deliveries().contains { $0.status == "resolved" }
+                }
+                let resolved = try #require(deliveries().first { $0.status == "resolved" })
+                try await client.waitUntilDone(resolved.id, at: second.baseURL)
+                let ended = try await second.terminate()
+                #expect(ended.reason == .exit && ended.status == 0, "SIGTERM ended the daemon with \(ended)")
+
+                let all = deliveries()
+                let keys = all.compactMap(\.idempotencyKey)
+                #expect(keys.count == Set(keys).count, "a notification was delivered twice: \(keys)")
+                let afterRestart = all.filter { $0.id == firing.id }.dropFirst(beforeKill.count).map(\.repetition)
+                // The first repeat after the restart is the latest that fell due while down (at least the third,
+                // as the restart came 3.5 s after the fire); the missed ones before it are never sent.
+                let latestMissed = Int((launched - firing.startsAt) / 1000)
+                #expect((afterRestart.first ?? 0) >= latestMissed, "repeats after the restart: \(afterRestart)")
+                #expect(!afterRestart.contains(2), "the missed second repeat was sent: \(afterRestart)")
+                #expect(
+                    afterRestart == Array((afterRestart.first ?? 0)..<((afterRestart.first ?? 0) + afterRestart.count))
+                )
+                for delivery in all where delivery.id == firing.id {
+                    let number = Int64(delivery.repetition)
+                    #expect(delivery.status == "firing")
+                    #expect(delivery.startsAt == firing.startsAt)
+                    #expect(delivery.firedAt == firing.startsAt + number * 1000, "\(delivery)")
+                    #expect(delivery.value == Double(number + 1), "seconds silent: \(delivery)")
+                }
+                #expect(resolved.startsAt == firing.startsAt)
+                let endsAt = try #require(resolved.endsAt)
+                #expect(resolving.contains(endsAt, slack: 5), "endsAt \(endsAt), the call: \(resolving)")
+                #expect(all.filter { $0.status == "resolved" }.count == 1)
+            }
+        }
+    }
+
     // MARK: Pending at the kill
 
     /// When the daemon comes back after a kill while pending.

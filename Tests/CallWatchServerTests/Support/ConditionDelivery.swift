@@ -44,8 +44,12 @@ struct ConditionDelivery: Sendable, CustomStringConvertible {
         eventIDs = (json["events"] as? [[String: Any]] ?? []).compactMap { $0["eventId"] as? String }
     }
 
-    /// Whether the JSON had `"endsAt": null` (rather than a time).
-    var endsAtIsNull: Bool { endsAt == nil }
+    /// N of an `ID+N` key (the Nth repeat), 0 for the first notification; -1 for a key of another shape.
+    var repetition: Int {
+        guard let key = idempotencyKey else { return -1 }
+        guard let plus = key.lastIndex(of: "+") else { return key == id ? 0 : -1 }
+        return key[..<plus] == id ? Int(key[key.index(after: plus)...]) ?? -1 : -1
+    }
 
     var description: String {
         "\(status) \(rule) \(key) id=\(id) value=\(value.map { "\($0)" } ?? "null") startsAt=\(startsAt)"
