@@ -229,7 +229,11 @@ struct ConditionRuntime: Sendable {
         let date = ConditionTime.date(now)
         Self.expire(&state.measure, at: date)
         let cutoff = now - ConditionTime.milliseconds(condition.span)
-        while let first = state.recent.first, first.time < cutoff { state.recent.removeFirst() }
+        // An absence counts from its last event: while pending or firing, its alerts carry it however old it is.
+        let kept = isAbsence && state.lifecycle.state != .inactive ? 1 : 0
+        while state.recent.count > kept, let first = state.recent.first, first.time < cutoff {
+            state.recent.removeFirst()
+        }
         if let quietUntil, now < quietUntil { return nil }
         let (value, holds) = judge(state.measure, at: date)
         guard let transition = state.lifecycle.evaluate(holds: holds, value: value, at: date) else { return nil }
@@ -396,6 +400,13 @@ struct ConditionRuntime: Sendable {
             } else if let before, let endsAt = before.endsAt, isAbsence {
                 state = newState(since: ConditionTime.milliseconds(endsAt))
                 state.lifecycle.restoreResolved(at: endsAt)
+            } else if isAbsence, rule.by.isEmpty, let firstAfter, firstAfter.status == .firing,
+                firstAfter.repetition == 0
+            {
+                // The single key of a rule without `by` may count from when the watch began, which the journal
+                // does not hold: its clock is set from the fire (silent from startsAt - for - absence), and the
+                // replay takes the lifecycle on from there.
+                state = newState(since: ConditionTime.milliseconds(firstAfter.startsAt) - pending - absence)
             } else {
                 continue
             }
