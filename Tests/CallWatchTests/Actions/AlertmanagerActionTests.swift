@@ -1,10 +1,12 @@
+import CallWatchTestSupport
 import Foundation
 import Testing
 
 @testable import CallWatch
 
 extension Actions {
-    /// `alertmanager` actions: the request against the in-process sink and the diagnostics `check` gives.
+    /// `alertmanager` actions: the request against the in-process sink, the diagnostics `check` gives, and a round
+    /// trip through a real Alertmanager (firing, listed active with its labels, resolved, gone).
     @Suite struct AlertmanagerActionTests {
         static let startsAt = Date(timeIntervalSince1970: 1_795_514_400)
 
@@ -134,6 +136,80 @@ extension Actions {
                         + "it, so this posts to http://am:9093/api/v2/alerts/api/v2/alerts in rule 'r1'"
                 ]
             )
+        }
+
+        /// The alert of `alerts` whose labels are exactly `labels`.
+        static func alert(labelled labels: [String: String], in alerts: [[String: Any]]) -> [String: Any]? {
+            alerts.first { $0["labels"] as? [String: String] == labels }
+        }
+
+        @Test func aRealAlertmanagerShowsAConditionFiringAndThenResolved() async throws {
+            try await Alertmanager.withAlertmanager { alertmanager in
+                let yaml = "- alertmanager: {url: \"\(alertmanager.baseURL)/\", labels: {team: voice}, retries: 2}"
+                // A minute ago, so that the resolution (now) ends after the start.
+                let startsAt = Date().addingTimeInterval(-60)
+                let firing = try ServiceActionTests.conditionAlert(.firing, startsAt: startsAt)
+                let labels = ["alertname": "low-asr", "destinationCountryCode": "ID", "team": "voice"]
+
+                #expect(try await HTTPActionTests.run(yaml, for: firing).final.first?.status == .success)
+                var listed: [String: Any]?
+                try await waitUntil("Alertmanager to list the firing alert", timeout: .seconds(30)) {
+                    listed = Self.alert(labelled: labels, in: try await alertmanager.alerts())
+                    return (listed?["status"] as? [String: Any])?["state"] as? String == "active"
+                }
+                let active = try #require(listed)
+                #expect((active["annotations"] as? [String: String])?["summary"] == firing.headline)
+                #expect((active["annotations"] as? [String: String])?["description"] == "under 40% answered")
+                #expect(
+                    (active["startsAt"] as? String).flatMap(Timestamp.parse).map(Timestamp.format)
+                        == Timestamp.format(startsAt)
+                )
+                #expect((active["receivers"] as? [[String: Any]])?.first?["name"] as? String == "null")
+
+                // A one-shot alert of another rule, beside it: it ends resolve_after after it fired.
+                let oneShot = try ActionFixture.alert()
+                let oneShotYAML = "- alertmanager: {url: \"\(alertmanager.baseURL)\", resolve_after: 2h}"
+                #expect(try await HTTPActionTests.run(oneShotYAML, for: oneShot).final.first?.status == .success)
+                let oneShotLabels = ["alertname": "hook-test", "destination": "+622150996455"]
+                var oneShotListed: [String: Any]?
+                try await waitUntil("Alertmanager to list the one-shot alert", timeout: .seconds(30)) {
+                    oneShotListed = Self.alert(labelled: oneShotLabels, in: try await alertmanager.alerts())
+                    return oneShotListed != nil
+                }
+                #expect(
+                    (oneShotListed?["endsAt"] as? String).flatMap(Timestamp.parse).map(Timestamp.format)
+                        == Timestamp.format(oneShot.firedAt.addingTimeInterval(7200))
+                )
+
+                var resolved = try ServiceActionTests.conditionAlert(.resolved, startsAt: startsAt)
+                resolved.firedAt = Date()
+                resolved.endsAt = resolved.firedAt
+                #expect(try await HTTPActionTests.run(yaml, for: resolved).final.first?.status == .success)
+                // Alertmanager lists no alert whose end has passed: the resolved one is gone, the other stays.
+                try await waitUntil("Alertmanager to drop the resolved alert", timeout: .seconds(30)) {
+                    Self.alert(labelled: labels, in: try await alertmanager.alerts(query: "?active=true")) == nil
+                }
+                let remaining = try await alertmanager.alerts()
+                #expect(Self.alert(labelled: labels, in: remaining) == nil)
+                #expect(Self.alert(labelled: oneShotLabels, in: remaining) != nil)
+            }
+        }
+
+        @Test func aRealAlertmanagerRefusesNothingCallwatchSends() async throws {
+            // Key fields that are not label names, an empty description and a resolution all pass its validation.
+            try await Alertmanager.withAlertmanager { alertmanager in
+                var alert = try ActionFixture.alert()
+                alert.key = [("details.callA.status", "x"), ("9lives", "")]
+                alert.description = ""
+                let yaml = "- alertmanager: {url: \"\(alertmanager.baseURL)\", retries: 0}"
+                let outcome = try #require(try await HTTPActionTests.run(yaml, for: alert).final.first)
+                #expect(outcome.status == .success, "\(outcome.reason ?? "") \(alertmanager.log)")
+                try await waitUntil("Alertmanager to list the alert", timeout: .seconds(30)) {
+                    // An empty label value is no label to Alertmanager.
+                    let labels = ["alertname": "hook-test", "details_callA_status": "x"]
+                    return Self.alert(labelled: labels, in: try await alertmanager.alerts()) != nil
+                }
+            }
         }
     }
 }
