@@ -3,7 +3,7 @@ SWIFT ?= swift
 ARGS ?=
 APT_PACKAGES := libsqlite3-dev libcurl4-openssl-dev
 
-.PHONY: deps build run test check lint format deb deb-test bench clean
+.PHONY: deps test-deps build run test check lint format deb deb-test bench clean
 
 # Installs the system libraries the build links against, only when missing.
 deps:
@@ -14,6 +14,14 @@ deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
+# Installs what the tests run against besides the build: a real Alertmanager (Debian's prometheus-alertmanager).
+test-deps:
+	@command -v prometheus-alertmanager >/dev/null || { \
+		echo "installing prometheus-alertmanager"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq prometheus-alertmanager; \
+	}
+
 build: deps
 	$(SWIFT) build
 
@@ -23,7 +31,7 @@ run: build
 check: build
 	.build/debug/callwatch check -c rules.yaml --strict
 
-test: deps
+test: deps test-deps
 	$(SWIFT) build --build-tests
 	.build/debug/callwatch check -c rules.yaml --strict
 	.build/debug/callwatch test tests/*.test.yaml

@@ -50,6 +50,11 @@ public struct HTTPSender: Sendable {
                 ).utf8
             )
             headers.append(("Content-Type", "application/json"))
+        case (.alertmanager(let labels, let resolveAfter), _):
+            body = Data(
+                JSONWriter.string(AlertmanagerAlert.body(for: alert, labels: labels, resolveAfter: resolveAfter)).utf8
+            )
+            headers.append(("Content-Type", "application/json"))
         case (.webhook, .alert):
             body = Data(rendering.json.utf8)
             headers.append(("Content-Type", "application/json"))
@@ -64,8 +69,10 @@ public struct HTTPSender: Sendable {
         }
         headers.removeAll { $0.0.lowercased() == "idempotency-key" }
         headers.append(("Idempotency-Key", alert.deliveryID))
+        var url = context.render(action.url)
+        if case .alertmanager = action.service { url = AlertmanagerAlert.endpoint(url) }
         return Request(
-            url: context.render(action.url),
+            url: url,
             method: action.method,
             headers: headers,
             body: body,

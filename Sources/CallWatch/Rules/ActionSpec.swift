@@ -41,12 +41,16 @@ public struct HTTPAction: Sendable {
         case slack(text: Template?)
         /// PagerDuty's Events API v2: trigger on firing, resolve on resolved, one `dedup_key` for an alert's life.
         case pagerduty(routingKey: Template, severity: String, summary: Template?)
+        /// Alertmanager's API v2 (`POST <url>/api/v2/alerts`): labels `alertname`, the key fields and `labels`; a
+        /// condition's resolution ends the alert, any other alert ends `resolveAfter` after it fired.
+        case alertmanager(labels: [(name: String, value: String)], resolveAfter: Duration)
 
         public var kind: String {
             switch self {
             case .webhook: "http"
             case .slack: "slack"
             case .pagerduty: "pagerduty"
+            case .alertmanager: "alertmanager"
             }
         }
     }

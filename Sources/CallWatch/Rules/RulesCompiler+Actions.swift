@@ -16,6 +16,8 @@ extension RulesCompiler {
         case "exec": return compileExec(value, defaults: defaults, context: context).map(ActionSpec.exec)
         case "slack": return compileSlack(value, defaults: defaults, context: context).map(ActionSpec.http)
         case "pagerduty": return compilePagerDuty(value, defaults: defaults, context: context).map(ActionSpec.http)
+        case "alertmanager":
+            return compileAlertmanager(value, defaults: defaults, context: context).map(ActionSpec.http)
         default: return compileHTTP(value, defaults: defaults, context: context).map(ActionSpec.http)
         }
     }
@@ -215,6 +217,67 @@ extension RulesCompiler {
                 reader.int($0, what: "pagerduty.retries", range: 0...100, context: context)
             } ?? defaults.httpRetries,
             service: .pagerduty(routingKey: routingKey, severity: severity, summary: summary)
+        )
+    }
+
+    /// `alertmanager: {url, labels, resolve_after, timeout, retries}`: Alertmanager's API v2, `url` its base URL.
+    mutating func compileAlertmanager(_ node: Node, defaults: RuleSet.Defaults, context: String) -> HTTPAction? {
+        let keys = ["url", "labels", "resolve_after", "timeout", "retries"]
+        guard let entries = reader.mapping(node, allowed: keys, what: "alertmanager", context: context) else {
+            return nil
+        }
+        let url = serviceURL(entries, in: node, kind: "alertmanager", fallback: nil, context: context)
+        if let url, url.isConstant, let urlNode = entries["url"] {
+            var base = Substring(url.source)
+            while base.hasSuffix("/") { base = base.dropLast() }
+            if base.hasSuffix(AlertmanagerAlert.path) {
+                reader.warning(
+                    urlNode,
+                    "alertmanager.url is Alertmanager's base URL: \(AlertmanagerAlert.path) is added to it, so this "
+                        + "posts to \(AlertmanagerAlert.endpoint(url.source))\(context)"
+                )
+            }
+        }
+        var labels: [(name: String, value: String)] = []
+        if let value = entries["labels"],
+            let map = reader.mapping(value, allowed: nil, what: "alertmanager.labels", context: context)
+        {
+            for (name, keyNode, valueNode) in map.entries {
+                if !AlertmanagerAlert.isValidLabelName(name) {
+                    reader.error(
+                        keyNode,
+                        "invalid Alertmanager label name '\(name)'\(context): a label name is letters, digits and "
+                            + "underscores, not starting with a digit ([a-zA-Z_][a-zA-Z0-9_]*)"
+                    )
+                }
+                if let text = reader.string(valueNode, what: "alertmanager.labels.\(name)", context: context) {
+                    labels.append((name, text))
+                }
+            }
+        }
+        var resolveAfter = Duration.seconds(300)
+        if let value = entries["resolve_after"],
+            let duration = reader.duration(value, what: "alertmanager.resolve_after", context: context)
+        {
+            if duration > .zero {
+                resolveAfter = duration
+            } else {
+                reader.error(value, "alertmanager.resolve_after must be longer than 0\(context)")
+            }
+        }
+        guard let url else { return nil }
+        return HTTPAction(
+            url: url,
+            method: "POST",
+            headers: [],
+            body: .alert,
+            timeout: entries["timeout"].flatMap {
+                reader.duration($0, what: "alertmanager.timeout", context: context)
+            } ?? defaults.httpTimeout,
+            retries: entries["retries"].flatMap {
+                reader.int($0, what: "alertmanager.retries", range: 0...100, context: context)
+            } ?? defaults.httpRetries,
+            service: .alertmanager(labels: labels, resolveAfter: resolveAfter)
         )
     }
 

@@ -6,7 +6,7 @@ import Yams
 /// diagnostic naming file, line and column; nothing here throws anything but `RulesError`.
 public enum RulesLoader {
     static let topKeys = ["version", "server", "state", "defaults", "receivers", "rules"]
-    static let actionKinds = ["log", "exec", "http", "slack", "pagerduty"]
+    static let actionKinds = ["log", "exec", "http", "slack", "pagerduty", "alertmanager"]
     static let pagerDutySeverities = ["critical", "error", "warning", "info"]
     static let serverKeys = ["listen", "path", "max_body", "auth", "allow", "trust_forwarded"]
     static let ruleKeys = [
