@@ -4,8 +4,9 @@ import Foundation
 import Testing
 
 /// Condition rules across `kill -9` of the real binary: restarted on the same store, a firing alert is not fired
-/// again, a resolution that fell due while the daemon was down is sent once, and a pending one fires once when due,
-/// at the instant the engine would have fired it had the daemon never stopped.
+/// again (the single key of a rule without `by` included), a resolution that fell due while the daemon was down is
+/// sent once, of the repeats missed only the latest is sent, and a pending one fires once when due, at the instant
+/// the engine would have fired it had the daemon never stopped. Every wait polls; nothing asserts how long it took.
 @Suite(
     .enabled(if: DurabilityDaemon.binaryExists, "needs .build/debug/callwatch (make test builds it first)")
 )
