@@ -4,8 +4,9 @@ import Foundation
 import Testing
 
 /// Condition rules across `kill -9` of the real binary: restarted on the same store, a firing alert is not fired
-/// again, a resolution that fell due while the daemon was down is sent once, and a pending one fires once when due,
-/// at the instant the engine would have fired it had the daemon never stopped.
+/// again (the single key of a rule without `by` included), a resolution that fell due while the daemon was down is
+/// sent once, of the repeats missed only the latest is sent, and a pending one fires once when due, at the instant
+/// the engine would have fired it had the daemon never stopped. Every wait polls; nothing asserts how long it took.
 @Suite(
     .enabled(if: DurabilityDaemon.binaryExists, "needs .build/debug/callwatch (make test builds it first)")
 )
@@ -69,7 +70,7 @@ struct ConditionDurabilityTests {
                       - name: \(ratioRule)
                         when: {callStatus: CALL_DISCONNECTED}
                         by: [destinationCountryCode]
-                        ratio: {of: {sipCode: 200}, within: 4s, min_events: 3, below: 0.5}
+                        ratio: {of: {sipCode: 200}, within: 6s, min_events: 3, below: 0.5}
                         actions:
                           - http: {url: "\(sink.url("/ratio"))"}
                       - name: \(absentRule)
@@ -114,14 +115,19 @@ struct ConditionDurabilityTests {
                 try await client.waitUntilDone(ratioFiring.id, at: first.baseURL)
                 try await client.waitUntilDone(absentFiring.id, at: first.baseURL)
                 try await first.kill9()
-                #expect(sink.deliveries.allSatisfy { $0.status == "firing" })
-
-                // While it is down the first call leaves the window (4 s + 1 ms after it): the ratio's resolution
+                // While it is down the first call leaves the window (6 s + 1 ms after it): the ratio's resolution
                 // falls due. The account stays silent: still firing.
-                let due = ratioFiring.firstAt + 4001
+                let due = ratioFiring.firstAt + 6001
+                // Unless the machine was so slow that the kill came later: then the first daemon may have sent it.
+                let killedBeforeDue = Bracket.now < due
+                if killedBeforeDue {
+                    #expect(sink.deliveries.allSatisfy { $0.status == "firing" })
+                } else {
+                    print("condition durability: the kill came after the resolution fell due")
+                }
                 switch downtime {
                 case .short: try await sleepUntil(milliseconds: due + 300)
-                case .long: try await sleepUntil(milliseconds: ratioFiring.lastAt + 2 * 4000 + 1000)
+                case .long: try await sleepUntil(milliseconds: ratioFiring.lastAt + 2 * 6000 + 1000)
                 }
 
                 let second = try DurabilityDaemon.start(directory, rules: rules, port: port, label: "after-kill")
@@ -146,24 +152,28 @@ struct ConditionDurabilityTests {
                 let ended = try await second.terminate()
                 #expect(ended.reason == .exit && ended.status == 0, "SIGTERM ended the daemon with \(ended)")
 
-                // Each alert delivered once: neither firing one again after the restart.
+                // One alert per rule and status, each delivered once: neither firing one again after the restart
+                // (both were recorded as delivered before the kill). Only a resolution the first daemon sent as it
+                // was killed could be delivered again, under the same id.
                 let deliveries = sink.deliveries
                 for alert in [ratioFiring, ratioResolved, absentFiring, absentResolved] {
                     let same = deliveries.filter { $0.rule == alert.rule && $0.status == alert.status }
-                    #expect(same.map(\.id) == [alert.id], "\(alert.rule) \(alert.status): \(same)")
+                    #expect(Set(same.map(\.id)) == [alert.id], "\(alert.rule) \(alert.status): \(same)")
+                    if alert.status == "firing" || killedBeforeDue {
+                        #expect(same.count == 1, "\(alert.rule) \(alert.status) delivered \(same.count) times")
+                    }
                     #expect(alert.idempotencyKey == alert.id)
                 }
-                #expect(deliveries.count == 4, "\(deliveries)")
 
                 #expect(ratioResolved.id != ratioFiring.id)
                 #expect(ratioResolved.key == ["destinationCountryCode": "ID"])
                 #expect(ratioResolved.startsAt == ratioFiring.startsAt)
                 #expect(ratioResolved.value == nil, "under min_events the ratio has no value: \(ratioResolved)")
                 let endsAt = try #require(ratioResolved.endsAt, "\(ratioResolved)")
-                // Replayed from twice the horizon (2 × 4 s) before the restart: when that still reached the first
+                // Replayed from twice the horizon (2 × 6 s) before the restart: when that still reached the first
                 // call, the window edge is exact; after a longer downtime the engine can only place the end between
                 // the edge and the restart.
-                if seenAt < ratioFiring.firstAt + 8000 - 50 {
+                if seenAt < ratioFiring.firstAt + 12000 - 50 {
                     #expect(endsAt == due, "\(ratioResolved)")
                 } else {
                     #expect(endsAt >= due && endsAt <= seenAt, "\(ratioResolved)")
@@ -182,7 +192,7 @@ struct ConditionDurabilityTests {
                 #expect(
                     Set(stored.map(\.id)) == [ratioFiring.id, ratioResolved.id, absentFiring.id, absentResolved.id]
                 )
-                #expect(stored.count == 4)
+                #expect(stored.count == 4, "\(stored.map(\.id))")
                 #expect(try SQLiteStore(path: directory + "/cw.db").pendingActions().isEmpty)
             }
         }
@@ -282,17 +292,20 @@ struct ConditionDurabilityTests {
                 try await client.waitUntilDone(firing.id, at: first.baseURL)
                 try await client.waitUntilDone(firing.id + "+1", at: first.baseURL)
                 try await first.kill9()
-                let beforeKill = deliveries()
-                #expect(beforeKill.map(\.repetition) == [0, 1], "\(beforeKill)")
+                // The repeats due by now are the only ones the first daemon can have sent (a slow machine may have
+                // let it send the second before it died).
+                let killed = Bracket.now
+                let lastBeforeKill = Int((killed - firing.startsAt) / 1000)
 
-                // Down while the second and third repeats fall due.
-                try await sleepUntil(milliseconds: firing.startsAt + 3500)
+                // Down while at least two more repeats fall due.
+                try await sleepUntil(milliseconds: killed + 2500)
                 let launched = Bracket.now
+                let latestMissed = Int((launched - firing.startsAt) / 1000)
                 let second = try DurabilityDaemon.start(directory, rules: rules, port: port, label: "after-kill")
                 try await second.waitUntilHealthy(client: client)
                 // The latest repeat missed, then the next one on time.
                 try await waitUntil("two repeats after the restart", timeout: .seconds(30)) {
-                    deliveries().count >= beforeKill.count + 2
+                    deliveries().filter { $0.repetition >= latestMissed }.count >= 2
                 }
                 let (_, resolving) = try await client.deliver(
                     Self.connected("rk-a-again", account: "acct-rk"),
@@ -307,17 +320,20 @@ struct ConditionDurabilityTests {
                 #expect(ended.reason == .exit && ended.status == 0, "SIGTERM ended the daemon with \(ended)")
 
                 let all = deliveries()
-                let keys = all.compactMap(\.idempotencyKey)
-                #expect(keys.count == Set(keys).count, "a notification was delivered twice: \(keys)")
-                let afterRestart = all.filter { $0.id == firing.id }.dropFirst(beforeKill.count).map(\.repetition)
-                // The first repeat after the restart is the latest that fell due while down (at least the third,
-                // as the restart came 3.5 s after the fire); the missed ones before it are never sent.
-                let latestMissed = Int((launched - firing.startsAt) / 1000)
-                #expect((afterRestart.first ?? 0) >= latestMissed, "repeats after the restart: \(afterRestart)")
-                #expect(!afterRestart.contains(2), "the missed second repeat was sent: \(afterRestart)")
-                #expect(
-                    afterRestart == Array((afterRestart.first ?? 0)..<((afterRestart.first ?? 0) + afterRestart.count))
-                )
+                // The fire and the first repeat, recorded as delivered before the kill, were never sent again.
+                for key in [firing.id, firing.id + "+1"] {
+                    #expect(all.filter { $0.idempotencyKey == key }.count == 1, "\(key): \(all)")
+                }
+                // Which repeats were sent (a delivery cut short by the kill is sent again under the same key): up
+                // to the kill, none of those that fell due while down but the latest, then each on time.
+                let numbers = Set(all.filter { $0.id == firing.id }.map(\.repetition)).sorted()
+                let early = numbers.filter { $0 <= lastBeforeKill }
+                let late = numbers.filter { $0 > lastBeforeKill }
+                #expect(early == Array(0..<early.count), "repeats sent: \(numbers)")
+                #expect(early.count >= 2, "repeats sent: \(numbers)")
+                #expect((late.first ?? -1) >= latestMissed, "repeats sent: \(numbers), latest missed \(latestMissed)")
+                #expect(late == Array((late.first ?? 0)..<((late.first ?? 0) + late.count)), "repeats sent: \(numbers)")
+                #expect(latestMissed - lastBeforeKill >= 2, "a repeat fell due while down and was skipped")
                 for delivery in all where delivery.id == firing.id {
                     let number = Int64(delivery.repetition)
                     #expect(delivery.status == "firing")
