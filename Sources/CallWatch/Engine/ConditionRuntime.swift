@@ -36,6 +36,8 @@ struct ConditionRuntime: Sendable {
 
     let rule: Rule
     let condition: RuleCondition
+    /// `condition.span` in milliseconds: how long a counted event stays among those an alert carries.
+    private let spanMilliseconds: Int64
     var states: [RuleKey: KeyState] = [:]
     var deadlines = DeadlineHeap<RuleKey>()
     /// The latest instant evaluated: time never goes backwards for a rule, whatever order callers' clocks give.
@@ -48,6 +50,7 @@ struct ConditionRuntime: Sendable {
         guard let condition = rule.condition else { return nil }
         self.rule = rule
         self.condition = condition
+        self.spanMilliseconds = ConditionTime.milliseconds(condition.span)
     }
 
     // MARK: Events and time
@@ -88,7 +91,10 @@ struct ConditionRuntime: Sendable {
     }
 
     /// A stand-in that holds no buffer: a measure is swapped out for it while it changes, so its storage is uniquely
-    /// referenced and changes in place (no copy on write).
+    /// referenced and changes in place (no copy on write). Each case binds the payload, then overwrites `measure`
+    /// with this before changing the copy: the payload is never bound out of a second copy of the enum (a `let` or a
+    /// tuple of it), whose reference the optimizer does not always release early, which made every `add` copy the
+    /// whole window.
     private static let placeholder = Measure.absent(AbsenceTracker(for: .zero, since: .distantPast))
 
     /// Feeds `event` to the measure; returns whether it counted (the alert carries the events that did).
@@ -98,52 +104,59 @@ struct ConditionRuntime: Sendable {
         in measure: inout Measure,
         condition: RuleCondition
     ) -> Bool {
-        let taken = measure
-        measure = placeholder
-        switch (taken, condition) {
-        case (.ratio(var window), .ratio(let of, _, _, _)):
-            window.add(at: now, matchesOf: of.matches(event))
+        switch measure {
+        case .ratio(var window):
+            guard case .ratio(let of, _, _, _) = condition else { return false }
+            let matchesOf = of.matches(event)
+            measure = placeholder
+            window.add(at: now, matchesOf: matchesOf)
             measure = .ratio(window)
             return true
-        case (.aggregate(var window), .aggregate(let function, let field, _, _, _)):
-            defer { measure = .aggregate(window) }
-            guard function != .count else {
-                window.add(nil, at: now)
-                return true
+        case .aggregate(var window):
+            guard case .aggregate(let function, let field, _, _, _) = condition else { return false }
+            let value: Double?
+            if function == .count {
+                value = nil
+            } else {
+                guard let number = field.flatMap({ event[$0]?.numberValue }), number.isFinite else { return false }
+                value = number
             }
-            guard let value = field.flatMap({ event[$0]?.numberValue }), value.isFinite else { return false }
+            measure = placeholder
             window.add(value, at: now)
+            measure = .aggregate(window)
             return true
-        case (.absent(var tracker), _):
+        case .absent(var tracker):
             tracker.seen(at: now)
             measure = .absent(tracker)
             return true
-        case (.gauge(var gauge), .gauge(let open, let close, let idField, _, _)):
-            defer { measure = .gauge(gauge) }
-            guard let id = event[idField]?.stringValue, !id.isEmpty else { return false }
-            if open.matches(event) { return gauge.open(id: id, at: now) }
-            if close.matches(event) { return gauge.close(id: id) }
-            return false
-        default:
-            measure = taken
-            return false
+        case .gauge(var gauge):
+            guard case .gauge(let open, let close, let idField, _, _) = condition,
+                let id = event[idField]?.stringValue, !id.isEmpty
+            else { return false }
+            let opens = open.matches(event)
+            guard opens || close.matches(event) else { return false }
+            measure = placeholder
+            let changed = opens ? gauge.open(id: id, at: now) : gauge.close(id: id)
+            measure = .gauge(gauge)
+            return changed
         }
     }
 
     /// Drops what left the measure by `now`, in place.
     private static func expire(_ measure: inout Measure, at now: Date) {
-        let taken = measure
-        measure = placeholder
-        switch taken {
+        switch measure {
         case .ratio(var window):
+            measure = placeholder
             window.expire(at: now)
             measure = .ratio(window)
         case .aggregate(var window):
+            measure = placeholder
             window.expire(at: now)
             measure = .aggregate(window)
         case .absent:
-            measure = taken
+            break
         case .gauge(var gauge):
+            measure = placeholder
             gauge.expire(at: now)
             measure = .gauge(gauge)
         }
@@ -184,8 +197,8 @@ struct ConditionRuntime: Sendable {
     }
 
     /// Puts a key back, or drops it when nothing about it can change any more, and schedules its next deadline.
-    private mutating func keep(_ key: RuleKey, _ state: KeyState) {
-        var state = state
+    /// Takes the state over (`consuming`): a copy would retain every buffer it holds and release them again.
+    private mutating func keep(_ key: RuleKey, _ state: consuming KeyState) {
         let now = latest
         if isForgettable(state, at: now) {
             if state.scheduled != nil { deadlines.cancel(key) }
@@ -228,7 +241,7 @@ struct ConditionRuntime: Sendable {
     private mutating func evaluate(_ key: RuleKey, _ state: inout KeyState, at now: Int64) -> Alert? {
         let date = ConditionTime.date(now)
         Self.expire(&state.measure, at: date)
-        let cutoff = now - ConditionTime.milliseconds(condition.span)
+        let cutoff = now - spanMilliseconds
         while let first = state.recent.first, first.time < cutoff { state.recent.removeFirst() }
         if let quietUntil, now < quietUntil { return nil }
         let (value, holds) = judge(state.measure, at: date)
