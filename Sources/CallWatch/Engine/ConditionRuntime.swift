@@ -59,11 +59,12 @@ struct ConditionRuntime: Sendable {
     mutating func apply(_ event: CallEvent, at date: Date) -> Alert? {
         let now = clock(date)
         let key = RuleKey(event, by: rule.by)
-        var state = states.removeValue(forKey: key) ?? newState(since: now)
+        var state: KeyState
+        if let kept = states.removeValue(forKey: key) { state = consume kept } else { state = newState(since: now) }
         let counted = Self.count(event, at: ConditionTime.date(now), in: &state.measure, condition: condition)
         if counted { remember(event, at: now, in: &state) }
         let alert = evaluate(key, &state, at: now)
-        keep(key, state)
+        keep(key, consume state)
         return alert
     }
 
@@ -76,7 +77,7 @@ struct ConditionRuntime: Sendable {
                 guard var state = states.removeValue(forKey: key) else { continue }
                 state.scheduled = nil
                 if let alert = evaluate(key, &state, at: clock(ConditionTime.date(next))) { alerts.append(alert) }
-                keep(key, state)
+                keep(key, consume state)
             }
         }
         latest = Swift.max(latest, now)
@@ -90,12 +91,10 @@ struct ConditionRuntime: Sendable {
         keep(.all, state)
     }
 
-    /// A stand-in that holds no buffer: a measure is swapped out for it while it changes, so its storage is uniquely
-    /// referenced and changes in place (no copy on write). Each case binds the payload, then overwrites `measure`
-    /// with this before changing the copy: the payload is never bound out of a second copy of the enum (a `let` or a
-    /// tuple of it), whose reference the optimizer does not always release early, which made every `add` copy the
-    /// whole window.
-    private static let placeholder = Measure.absent(AbsenceTracker(for: .zero, since: .distantPast))
+    // The measures change in place: each function below consumes `measure` (`switch consume`), so the payload it
+    // binds is the only reference to its buffers (no copy on write, no retain or release), and puts it back before
+    // returning. Binding the payload out of a second copy of the enum instead (a `let` or a tuple holding it) left two
+    // references whenever the optimizer kept that copy alive, and then every `add` copied the whole window.
 
     /// Feeds `event` to the measure; returns whether it counted (the alert carries the events that did).
     private static func count(
@@ -104,39 +103,43 @@ struct ConditionRuntime: Sendable {
         in measure: inout Measure,
         condition: RuleCondition
     ) -> Bool {
-        switch measure {
+        switch consume measure {
         case .ratio(var window):
-            guard case .ratio(let of, _, _, _) = condition else { return false }
-            let matchesOf = of.matches(event)
-            measure = placeholder
-            window.add(at: now, matchesOf: matchesOf)
-            measure = .ratio(window)
-            return true
-        case .aggregate(var window):
-            guard case .aggregate(let function, let field, _, _, _) = condition else { return false }
-            let value: Double?
-            if function == .count {
-                value = nil
-            } else {
-                guard let number = field.flatMap({ event[$0]?.numberValue }), number.isFinite else { return false }
-                value = number
+            var counted = false
+            if case .ratio(let of, _, _, _) = condition {
+                window.add(at: now, matchesOf: of.matches(event))
+                counted = true
             }
-            measure = placeholder
-            window.add(value, at: now)
+            measure = .ratio(window)
+            return counted
+        case .aggregate(var window):
+            var counted = false
+            if case .aggregate(let function, let field, _, _, _) = condition {
+                if function == .count {
+                    window.add(nil, at: now)
+                    counted = true
+                } else if let value = field.flatMap({ event[$0]?.numberValue }), value.isFinite {
+                    window.add(value, at: now)
+                    counted = true
+                }
+            }
             measure = .aggregate(window)
-            return true
+            return counted
         case .absent(var tracker):
             tracker.seen(at: now)
             measure = .absent(tracker)
             return true
         case .gauge(var gauge):
-            guard case .gauge(let open, let close, let idField, _, _) = condition,
+            var changed = false
+            if case .gauge(let open, let close, let idField, _, _) = condition,
                 let id = event[idField]?.stringValue, !id.isEmpty
-            else { return false }
-            let opens = open.matches(event)
-            guard opens || close.matches(event) else { return false }
-            measure = placeholder
-            let changed = opens ? gauge.open(id: id, at: now) : gauge.close(id: id)
+            {
+                if open.matches(event) {
+                    changed = gauge.open(id: id, at: now)
+                } else if close.matches(event) {
+                    changed = gauge.close(id: id)
+                }
+            }
             measure = .gauge(gauge)
             return changed
         }
@@ -144,19 +147,16 @@ struct ConditionRuntime: Sendable {
 
     /// Drops what left the measure by `now`, in place.
     private static func expire(_ measure: inout Measure, at now: Date) {
-        switch measure {
+        switch consume measure {
         case .ratio(var window):
-            measure = placeholder
             window.expire(at: now)
             measure = .ratio(window)
         case .aggregate(var window):
-            measure = placeholder
             window.expire(at: now)
             measure = .aggregate(window)
-        case .absent:
-            break
+        case .absent(let tracker):
+            measure = .absent(tracker)
         case .gauge(var gauge):
-            measure = placeholder
             gauge.expire(at: now)
             measure = .gauge(gauge)
         }
@@ -213,7 +213,7 @@ struct ConditionRuntime: Sendable {
             }
             state.scheduled = next
         }
-        states[key] = state
+        states[key] = consume state
     }
 
     // MARK: Judging a key
