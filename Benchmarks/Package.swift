@@ -12,10 +12,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
+        // glibc's count of heap bytes in use (`mallinfo2`), for the memory benchmarks.
+        .target(name: "HeapInUse"),
         // Corpus, rule generator and harness shared by the engine benchmarks and the profiling driver.
         .target(
             name: "EngineFixtures",
-            dependencies: [.product(name: "CallWatch", package: "callwatch")]
+            dependencies: ["HeapInUse", .product(name: "CallWatch", package: "callwatch")]
         ),
         // `engine-profile`: the same workloads as a plain executable, for valgrind/perf (see BENCHMARKS.md).
         .executableTarget(

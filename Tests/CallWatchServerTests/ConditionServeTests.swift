@@ -324,8 +324,9 @@ struct ConditionServeTests {
                 let delta = { (rule: String, state: String) in
                     after.delta("callwatch_alerts_total", ["rule": rule, "state": state], since: before)
                 }
-                #expect(delta(Self.ratioRule, "fired") == 2)
-                #expect(delta(Self.ratioRule, "resolved") == 2)
+                // At least the two keys checked above (under load a key may fire again later: a new alert).
+                #expect(delta(Self.ratioRule, "fired") >= 2)
+                #expect(delta(Self.ratioRule, "resolved") >= 2)
                 #expect(delta(Self.absentRule, "fired") >= 1)
                 #expect(delta(Self.absentRule, "resolved") == 1)
                 #expect(delta(Self.silenceRule, "resolved") == 1)

@@ -101,4 +101,7 @@ let benchmarks: @Sendable () -> Void = {
         corpus: { Fixtures.nonMatching },
         decode: false
     )
+
+    // Ticks over a million condition keys, and memory per key (Conditions.swift).
+    conditionBenchmarks()
 }

@@ -10,8 +10,10 @@ public struct EventCorpus: Sendable {
     public enum Mix: Sendable {
         /// Production-like: ~2 % of sessions fail with a SIP error (zero duration), ~10 % carry DTMF digits.
         case realistic
-        /// Only events that no shipped or generated rule's `when` matches: SIP 200, non-zero durations on
-        /// disconnects, no DTMF. The path that must not allocate.
+        /// Only events that no event rule's `when` (the shipped four, the 1,000 generated) matches: SIP 200,
+        /// non-zero durations on disconnects, no DTMF. The shipped condition rules still see every
+        /// `CALL_CONNECTED` and `CALL_DISCONNECTED` (gauge, absent, ratio, aggregate): 1.4 rule matches per event,
+        /// none firing.
         case nonMatching
     }
 

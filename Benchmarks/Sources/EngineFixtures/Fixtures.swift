@@ -26,6 +26,6 @@ public enum Fixtures {
 
     /// ~2,000 masked sessions, ~10,400 events, ~2 % of sessions failing, ~10 % with DTMF.
     public static let realistic = EventCorpus(mix: .realistic, sessions: 2_000)
-    /// ~2,000 sessions, 10,000 events that no rule's `when` matches.
+    /// ~2,000 sessions, 10,000 events that no event rule's `when` matches (the condition rules see 60 % of them).
     public static let nonMatching = EventCorpus(mix: .nonMatching, sessions: 2_000)
 }

@@ -36,6 +36,8 @@ struct ConditionRuntime: Sendable {
 
     let rule: Rule
     let condition: RuleCondition
+    /// `condition.span` in milliseconds: how long a counted event stays among those an alert carries.
+    private let spanMilliseconds: Int64
     var states: [RuleKey: KeyState] = [:]
     var deadlines = DeadlineHeap<RuleKey>()
     /// The latest instant evaluated: time never goes backwards for a rule, whatever order callers' clocks give.
@@ -48,6 +50,7 @@ struct ConditionRuntime: Sendable {
         guard let condition = rule.condition else { return nil }
         self.rule = rule
         self.condition = condition
+        self.spanMilliseconds = ConditionTime.milliseconds(condition.span)
     }
 
     // MARK: Events and time
@@ -56,11 +59,12 @@ struct ConditionRuntime: Sendable {
     mutating func apply(_ event: CallEvent, at date: Date) -> Alert? {
         let now = clock(date)
         let key = RuleKey(event, by: rule.by)
-        var state = states.removeValue(forKey: key) ?? newState(since: now)
+        var state: KeyState
+        if let kept = states.removeValue(forKey: key) { state = consume kept } else { state = newState(since: now) }
         let counted = Self.count(event, at: ConditionTime.date(now), in: &state.measure, condition: condition)
         if counted { remember(event, at: now, in: &state) }
         let alert = evaluate(key, &state, at: now)
-        keep(key, state)
+        keep(key, consume state)
         return alert
     }
 
@@ -73,7 +77,7 @@ struct ConditionRuntime: Sendable {
                 guard var state = states.removeValue(forKey: key) else { continue }
                 state.scheduled = nil
                 if let alert = evaluate(key, &state, at: clock(ConditionTime.date(next))) { alerts.append(alert) }
-                keep(key, state)
+                keep(key, consume state)
             }
         }
         latest = Swift.max(latest, now)
@@ -87,9 +91,10 @@ struct ConditionRuntime: Sendable {
         keep(.all, state)
     }
 
-    /// A stand-in that holds no buffer: a measure is swapped out for it while it changes, so its storage is uniquely
-    /// referenced and changes in place (no copy on write).
-    private static let placeholder = Measure.absent(AbsenceTracker(for: .zero, since: .distantPast))
+    // The measures change in place: each function below consumes `measure` (`switch consume`), so the payload it
+    // binds is the only reference to its buffers (no copy on write, no retain or release), and puts it back before
+    // returning. Binding the payload out of a second copy of the enum instead (a `let` or a tuple holding it) left two
+    // references whenever the optimizer kept that copy alive, and then every `add` copied the whole window.
 
     /// Feeds `event` to the measure; returns whether it counted (the alert carries the events that did).
     private static func count(
@@ -98,51 +103,59 @@ struct ConditionRuntime: Sendable {
         in measure: inout Measure,
         condition: RuleCondition
     ) -> Bool {
-        let taken = measure
-        measure = placeholder
-        switch (taken, condition) {
-        case (.ratio(var window), .ratio(let of, _, _, _)):
-            window.add(at: now, matchesOf: of.matches(event))
-            measure = .ratio(window)
-            return true
-        case (.aggregate(var window), .aggregate(let function, let field, _, _, _)):
-            defer { measure = .aggregate(window) }
-            guard function != .count else {
-                window.add(nil, at: now)
-                return true
+        switch consume measure {
+        case .ratio(var window):
+            var counted = false
+            if case .ratio(let of, _, _, _) = condition {
+                window.add(at: now, matchesOf: of.matches(event))
+                counted = true
             }
-            guard let value = field.flatMap({ event[$0]?.numberValue }), value.isFinite else { return false }
-            window.add(value, at: now)
-            return true
-        case (.absent(var tracker), _):
+            measure = .ratio(window)
+            return counted
+        case .aggregate(var window):
+            var counted = false
+            if case .aggregate(let function, let field, _, _, _) = condition {
+                if function == .count {
+                    window.add(nil, at: now)
+                    counted = true
+                } else if let value = field.flatMap({ event[$0]?.numberValue }), value.isFinite {
+                    window.add(value, at: now)
+                    counted = true
+                }
+            }
+            measure = .aggregate(window)
+            return counted
+        case .absent(var tracker):
             tracker.seen(at: now)
             measure = .absent(tracker)
             return true
-        case (.gauge(var gauge), .gauge(let open, let close, let idField, _, _)):
-            defer { measure = .gauge(gauge) }
-            guard let id = event[idField]?.stringValue, !id.isEmpty else { return false }
-            if open.matches(event) { return gauge.open(id: id, at: now) }
-            if close.matches(event) { return gauge.close(id: id) }
-            return false
-        default:
-            measure = taken
-            return false
+        case .gauge(var gauge):
+            var changed = false
+            if case .gauge(let open, let close, let idField, _, _) = condition,
+                let id = event[idField]?.stringValue, !id.isEmpty
+            {
+                if open.matches(event) {
+                    changed = gauge.open(id: id, at: now)
+                } else if close.matches(event) {
+                    changed = gauge.close(id: id)
+                }
+            }
+            measure = .gauge(gauge)
+            return changed
         }
     }
 
     /// Drops what left the measure by `now`, in place.
     private static func expire(_ measure: inout Measure, at now: Date) {
-        let taken = measure
-        measure = placeholder
-        switch taken {
+        switch consume measure {
         case .ratio(var window):
             window.expire(at: now)
             measure = .ratio(window)
         case .aggregate(var window):
             window.expire(at: now)
             measure = .aggregate(window)
-        case .absent:
-            measure = taken
+        case .absent(let tracker):
+            measure = .absent(tracker)
         case .gauge(var gauge):
             gauge.expire(at: now)
             measure = .gauge(gauge)
@@ -184,8 +197,8 @@ struct ConditionRuntime: Sendable {
     }
 
     /// Puts a key back, or drops it when nothing about it can change any more, and schedules its next deadline.
-    private mutating func keep(_ key: RuleKey, _ state: KeyState) {
-        var state = state
+    /// Takes the state over (`consuming`): a copy would retain every buffer it holds and release them again.
+    private mutating func keep(_ key: RuleKey, _ state: consuming KeyState) {
         let now = latest
         if isForgettable(state, at: now) {
             if state.scheduled != nil { deadlines.cancel(key) }
@@ -200,7 +213,7 @@ struct ConditionRuntime: Sendable {
             }
             state.scheduled = next
         }
-        states[key] = state
+        states[key] = consume state
     }
 
     // MARK: Judging a key
@@ -228,7 +241,7 @@ struct ConditionRuntime: Sendable {
     private mutating func evaluate(_ key: RuleKey, _ state: inout KeyState, at now: Int64) -> Alert? {
         let date = ConditionTime.date(now)
         Self.expire(&state.measure, at: date)
-        let cutoff = now - ConditionTime.milliseconds(condition.span)
+        let cutoff = now - spanMilliseconds
         // An absence counts from its last event: while pending or firing, its alerts carry it however old it is.
         let kept = isAbsence && state.lifecycle.state != .inactive ? 1 : 0
         while state.recent.count > kept, let first = state.recent.first, first.time < cutoff {

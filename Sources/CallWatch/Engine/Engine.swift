@@ -243,6 +243,12 @@ public struct Engine: Sendable {
         runtimes.reduce(0) { $0 + $1.states.count } + conditions.reduce(0) { $0 + $1.states.count }
     }
 
+    /// Heap bytes the condition rules' measures hold (their windows' buffers; not the key maps, the deadline heaps
+    /// or the events kept for alerts): what a key's measure costs, for the benchmarks.
+    public var conditionMeasureBytes: Int {
+        conditions.reduce(0) { $0 + $1.measureBytes }
+    }
+
     /// Time passed: condition rules are carried to `now` (only keys with a deadline due are visited) and return
     /// what they notify; each other rule drops the keys that can no longer fire when its sweep is due (at most once
     /// per its horizon, or when its key count doubled), so an idle daemon's memory shrinks too.

@@ -1,21 +1,32 @@
 import Foundation
 
-/// The keys waiting for time to pass, by deadline: a binary min-heap with at most one deadline per key and an
-/// index from key to heap slot, so scheduling replaces a key's deadline in place and cancelling removes it (no
-/// stale entries). `popDue` looks only at the due entries (O(log n) each), so a tick costs nothing for the
-/// millions of idle keys behind them. Deadlines are kept in whole milliseconds, as the conditions keep time; keys
-/// due in the same millisecond come out in the order they were scheduled, so replay and live serving take them in
-/// the same order.
+/// The keys waiting for time to pass, by deadline: a 4-ary min-heap with at most one deadline per key, so
+/// scheduling replaces a key's deadline in place and cancelling removes it (no stale entries). `popDue` looks only
+/// at the due entries (O(log n) each), so a tick costs nothing for the millions of idle keys behind them.
+/// Deadlines are kept in whole milliseconds, as the conditions keep time; keys due in the same millisecond come out
+/// in the order they were scheduled, so replay and live serving take them in the same order.
+///
+/// Each key gets a small integer handle when first scheduled (reused once it leaves): heap entries carry the
+/// handle, and the key and heap slot of each handle are in two arrays. Moving an entry while sifting is then two
+/// array writes, not a hash of the key; only `schedule`, `cancel` and each popped key hash it once. Four children
+/// per node halve the levels a sift walks (their entries share one or two cache lines).
 public struct DeadlineHeap<Key: Hashable> {
     struct Entry {
         var deadline: Int64
         /// Schedule order, breaking ties between equal deadlines.
         var sequence: UInt64
-        var key: Key
+        var handle: Int32
     }
 
+    private static var arity: Int { 4 }
+
     private var heap: [Entry] = []
-    private var slots: [Key: Int] = [:]
+    private var handles: [Key: Int32] = [:]
+    /// By handle: the key, nil while the handle is free.
+    private var keys: [Key?] = []
+    /// By handle: the key's slot in `heap`.
+    private var positions: [Int32] = []
+    private var freeHandles: [Int32] = []
     private var nextSequence: UInt64 = 0
     /// Entries `popDue` has looked at, in all: each due one and the first not-due root per call.
     private(set) var visited = 0
@@ -28,28 +39,41 @@ public struct DeadlineHeap<Key: Hashable> {
     /// The earliest deadline.
     public var nextDeadline: Date? { heap.first.map { ConditionTime.date($0.deadline) } }
 
-    public func deadline(for key: Key) -> Date? { slots[key].map { ConditionTime.date(heap[$0].deadline) } }
+    public func deadline(for key: Key) -> Date? {
+        handles[key].map { ConditionTime.date(heap[Int(positions[Int($0)])].deadline) }
+    }
 
     /// Sets `key`'s deadline, replacing the one it had.
     public mutating func schedule(_ key: Key, at deadline: Date) {
-        let entry = Entry(deadline: ConditionTime.milliseconds(deadline), sequence: nextSequence, key: key)
+        let milliseconds = ConditionTime.milliseconds(deadline)
+        let sequence = nextSequence
         nextSequence &+= 1
-        if let slot = slots[key] {
-            let earlier = Self.precedes(entry, heap[slot])
-            heap[slot] = entry
-            if earlier { siftUp(slot) } else { siftDown(slot) }
+        if let handle = handles[key] {
+            let slot = Int(positions[Int(handle)])
+            let entry = Entry(deadline: milliseconds, sequence: sequence, handle: handle)
+            if Self.precedes(entry, heap[slot]) { siftUp(entry, from: slot) } else { siftDown(entry, from: slot) }
         } else {
+            let handle: Int32
+            if let free = freeHandles.popLast() {
+                handle = free
+                keys[Int(handle)] = key
+            } else {
+                handle = Int32(keys.count)
+                keys.append(key)
+                positions.append(0)
+            }
+            handles[key] = handle
+            let entry = Entry(deadline: milliseconds, sequence: sequence, handle: handle)
             heap.append(entry)
-            slots[key] = heap.count - 1
-            siftUp(heap.count - 1)
+            siftUp(entry, from: heap.count - 1)
         }
     }
 
     /// Removes `key`'s deadline; returns whether it had one.
     @discardableResult
     public mutating func cancel(_ key: Key) -> Bool {
-        guard let slot = slots[key] else { return false }
-        remove(at: slot)
+        guard let handle = handles.removeValue(forKey: key) else { return false }
+        remove(at: Int(positions[Int(handle)]))
         return true
     }
 
@@ -60,7 +84,9 @@ public struct DeadlineHeap<Key: Hashable> {
         while let root = heap.first {
             visited += 1
             guard root.deadline <= now else { break }
-            due.append(root.key)
+            let key = keys[Int(root.handle)]!
+            handles[key] = nil
+            due.append(key)
             remove(at: 0)
         }
         return due
@@ -70,45 +96,63 @@ public struct DeadlineHeap<Key: Hashable> {
         a.deadline < b.deadline || (a.deadline == b.deadline && a.sequence < b.sequence)
     }
 
+    /// Removes the entry at `slot` and frees its handle (the caller has taken the key out of `handles`).
     private mutating func remove(at slot: Int) {
         let removed = heap[slot]
-        slots[removed.key] = nil
+        keys[Int(removed.handle)] = nil
+        freeHandles.append(removed.handle)
         let last = heap.removeLast()
-        guard slot < heap.count else { return }
-        heap[slot] = last
-        slots[last.key] = slot
-        if Self.precedes(last, removed) { siftUp(slot) } else { siftDown(slot) }
+        if slot < heap.count {
+            if Self.precedes(last, removed) { siftUp(last, from: slot) } else { siftDown(last, from: slot) }
+        }
+        if heap.isEmpty, keys.capacity > 64 {
+            // Every key has left: give the handle tables back (small ones are kept, so a rule whose one key is
+            // scheduled and popped over and over allocates nothing).
+            keys = []
+            positions = []
+            freeHandles = []
+        }
     }
 
-    private mutating func swapAt(_ i: Int, _ j: Int) {
-        heap.swapAt(i, j)
-        slots[heap[i].key] = i
-        slots[heap[j].key] = j
+    @inline(__always)
+    private mutating func place(_ entry: Entry, at slot: Int) {
+        heap[slot] = entry
+        positions[Int(entry.handle)] = Int32(slot)
     }
 
-    private mutating func siftUp(_ start: Int) {
+    /// Moves `entry` from `start` towards the root past every parent it precedes, shifting those down.
+    private mutating func siftUp(_ entry: Entry, from start: Int) {
         var child = start
         while child > 0 {
-            let parent = (child - 1) / 2
-            guard Self.precedes(heap[child], heap[parent]) else { return }
-            swapAt(child, parent)
+            let parent = (child - 1) / Self.arity
+            guard Self.precedes(entry, heap[parent]) else { break }
+            place(heap[parent], at: child)
             child = parent
         }
+        place(entry, at: child)
     }
 
-    private mutating func siftDown(_ start: Int) {
+    /// Moves `entry` from `start` towards the leaves past every child that precedes it, shifting those up.
+    private mutating func siftDown(_ entry: Entry, from start: Int) {
         var parent = start
+        let count = heap.count
         while true {
-            let left = 2 * parent + 1
-            guard left < heap.count else { return }
-            let right = left + 1
-            let child = right < heap.count && Self.precedes(heap[right], heap[left]) ? right : left
-            guard Self.precedes(heap[child], heap[parent]) else { return }
-            swapAt(parent, child)
-            parent = child
+            let first = Self.arity * parent + 1
+            guard first < count else { break }
+            var best = first
+            var child = first + 1
+            let end = Swift.min(first + Self.arity, count)
+            while child < end {
+                if Self.precedes(heap[child], heap[best]) { best = child }
+                child += 1
+            }
+            guard Self.precedes(heap[best], entry) else { break }
+            place(heap[best], at: parent)
+            parent = best
         }
+        place(entry, at: parent)
     }
 }
 
 extension DeadlineHeap: Sendable where Key: Sendable {}
-extension DeadlineHeap.Entry: Sendable where Key: Sendable {}
+extension DeadlineHeap.Entry: Sendable {}
