@@ -115,12 +115,18 @@ public enum ConditionFixtures {
             self.idleKeys = idleKeys
             self.duePerTick = duePerTick
             var engine = Engine(ruleSet: ruleSet)
-            let hour = 3600.0
+            let hour: Int64 = 3_600_000
             var serial = 0
             var deadlines: [Date] = []
             deadlines.reserveCapacity(ticks)
+            // Instants from whole milliseconds, as the conditions keep them (`origin + 0.05 s` as a `Double` can
+            // round to the millisecond before, and a tick 1 ms short finds its batch not yet due).
+            let originMilliseconds = Int64(origin.timeIntervalSince1970 * 1000)
+            func instant(_ milliseconds: Int64) -> Date {
+                Date(timeIntervalSince1970: Double(originMilliseconds + milliseconds) / 1000)
+            }
             for batch in 0..<ticks {
-                let at = origin.addingTimeInterval(Double(batch) * 0.010)
+                let at = instant(Int64(batch) * 10)
                 for _ in 0..<duePerTick {
                     serial += 1
                     let event = disconnect(
@@ -133,9 +139,9 @@ public enum ConditionFixtures {
                     _ = engine.evaluate(event, at: at)
                 }
                 // The rule's deadline: an absence holds from `for` on; a ratio event leaves at `within` + 1 ms.
-                deadlines.append(at.addingTimeInterval(hour + 0.001))
+                deadlines.append(instant(Int64(batch) * 10 + hour + 1))
             }
-            let idleAt = origin.addingTimeInterval(Double(ticks) * 0.010 + 1)
+            let idleAt = instant(Int64(ticks) * 10 + 1_000)
             for _ in 0..<idleKeys {
                 serial += 1
                 let event = disconnect(

@@ -33,8 +33,9 @@ if arguments.count == 4, arguments[1] == "tick", let ticks = Int(arguments[3]) {
     }
     times.sort()
     print(
-        "tick \(arguments[2]): \(ticks) ticks, \(alerts) alerts, median \(Int(times[ticks / 2])) µs, "
-            + "p99 \(Int(times[ticks * 99 / 100])) µs, max \(Int(times[ticks - 1])) µs"
+        "tick \(arguments[2]): \(ticks) ticks, \(alerts) alerts, \(fixture.engine.stateCount) keys left, "
+            + "min \(Int(times[0])) µs, median \(Int(times[ticks / 2])) µs, p99 \(Int(times[ticks * 99 / 100])) µs, "
+            + "max \(Int(times[ticks - 1])) µs"
     )
     exit(0)
 }
