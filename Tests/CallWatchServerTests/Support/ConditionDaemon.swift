@@ -32,7 +32,8 @@ extension DurabilityClient {
     func waitUntilDone(_ id: String, at baseURL: String, timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now + timeout
         while true {
-            let actions = try await alerts(baseURL)[id] ?? []
+            // A GET that fails (a loaded machine's timeout) is asked again, until the deadline.
+            let actions = ((try? await alerts(baseURL)) ?? [:])[id] ?? []
             if !actions.isEmpty, actions.allSatisfy({ $0.status == "success" }) { return }
             guard ContinuousClock.now < deadline else {
                 throw DurabilityFailure(description: "the actions of \(id) did not succeed: \(actions)")
