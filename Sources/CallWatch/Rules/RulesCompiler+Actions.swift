@@ -155,19 +155,7 @@ extension RulesCompiler {
         let url = serviceURL(entries, in: node, kind: "slack", fallback: nil, context: context)
         let text = entries["text"].flatMap { reader.template($0, what: "slack.text", context: context) }
         guard let url else { return nil }
-        return HTTPAction(
-            url: url,
-            method: "POST",
-            headers: [],
-            body: .alert,
-            timeout: entries["timeout"].flatMap { reader.duration($0, what: "slack.timeout", context: context) }
-                ?? defaults.httpTimeout,
-            retries: entries["retries"].flatMap {
-                reader.int($0, what: "slack.retries", range: 0...100, context: context)
-            }
-                ?? defaults.httpRetries,
-            service: .slack(text: text)
-        )
+        return serviceAction(url, .slack(text: text), entries, kind: "slack", defaults: defaults, context: context)
     }
 
     /// `pagerduty: {routing_key, severity, summary, url, timeout, retries}`: Events API v2.
@@ -206,17 +194,13 @@ extension RulesCompiler {
         }
         let summary = entries["summary"].flatMap { reader.template($0, what: "pagerduty.summary", context: context) }
         guard let url, let routingKey else { return nil }
-        return HTTPAction(
-            url: url,
-            method: "POST",
-            headers: [],
-            body: .alert,
-            timeout: entries["timeout"].flatMap { reader.duration($0, what: "pagerduty.timeout", context: context) }
-                ?? defaults.httpTimeout,
-            retries: entries["retries"].flatMap {
-                reader.int($0, what: "pagerduty.retries", range: 0...100, context: context)
-            } ?? defaults.httpRetries,
-            service: .pagerduty(routingKey: routingKey, severity: severity, summary: summary)
+        return serviceAction(
+            url,
+            .pagerduty(routingKey: routingKey, severity: severity, summary: summary),
+            entries,
+            kind: "pagerduty",
+            defaults: defaults,
+            context: context
         )
     }
 
@@ -266,18 +250,37 @@ extension RulesCompiler {
             }
         }
         guard let url else { return nil }
+        return serviceAction(
+            url,
+            .alertmanager(labels: labels, resolveAfter: resolveAfter),
+            entries,
+            kind: "alertmanager",
+            defaults: defaults,
+            context: context
+        )
+    }
+
+    /// A service's POST to `url`, with its own `timeout` and `retries` or the `defaults.http` ones.
+    private mutating func serviceAction(
+        _ url: Template,
+        _ service: HTTPAction.Service,
+        _ entries: DiagnosingNodeReader.Entries,
+        kind: String,
+        defaults: RuleSet.Defaults,
+        context: String
+    ) -> HTTPAction {
+        let timeout = entries["timeout"].flatMap { reader.duration($0, what: "\(kind).timeout", context: context) }
+        let retries = entries["retries"].flatMap {
+            reader.int($0, what: "\(kind).retries", range: 0...100, context: context)
+        }
         return HTTPAction(
             url: url,
             method: "POST",
             headers: [],
             body: .alert,
-            timeout: entries["timeout"].flatMap {
-                reader.duration($0, what: "alertmanager.timeout", context: context)
-            } ?? defaults.httpTimeout,
-            retries: entries["retries"].flatMap {
-                reader.int($0, what: "alertmanager.retries", range: 0...100, context: context)
-            } ?? defaults.httpRetries,
-            service: .alertmanager(labels: labels, resolveAfter: resolveAfter)
+            timeout: timeout ?? defaults.httpTimeout,
+            retries: retries ?? defaults.httpRetries,
+            service: service
         )
     }
 
