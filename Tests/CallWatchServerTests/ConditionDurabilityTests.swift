@@ -19,7 +19,7 @@ struct ConditionDurabilityTests {
         server: {path: \(ingestPath)}
         defaults:
           evaluation_interval: 100ms
-          http: {timeout: 1s, retries: 20}
+          http: {timeout: 10s, retries: 20}
         rules:
         \(body)
         """

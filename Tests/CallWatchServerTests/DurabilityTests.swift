@@ -19,7 +19,7 @@ struct DurabilityTests {
         version: 1
         server: {path: \(ingestPath)}
         defaults:
-          http: {timeout: 1s, retries: 20}
+          http: {timeout: 10s, retries: 20}
         rules:
           - name: burst
             description: three failed calls to one destination within an hour

@@ -89,10 +89,10 @@ public final class ActionDispatcher: Sendable {
         handler.call(outcome)
     }
 
-    /// Queues every action of `alert`, all rendering from one `AlertRendering`. Log actions run here and now (they
-    /// are a line of output).
-    public func submit(_ alert: Alert, actions: [ActionSpec]) {
-        for pending in PendingAction.all(for: alert, actions: actions) { submit(pending) }
+    /// Queues every action of `alert` but those at `skipping` (they wait for the rule's group), all rendering from
+    /// one `AlertRendering`. Log actions run here and now (they are a line of output).
+    public func submit(_ alert: Alert, actions: [ActionSpec], skipping: Set<Int> = []) {
+        for pending in PendingAction.all(for: alert, actions: actions, skipping: skipping) { submit(pending) }
     }
 
     public func submit(_ pending: PendingAction) {
@@ -115,7 +115,9 @@ public final class ActionDispatcher: Sendable {
                 status: .success,
                 attempts: 1,
                 reason: nil,
-                duration: ContinuousClock.now - start
+                duration: ContinuousClock.now - start,
+                group: !pending.members.isEmpty,
+                recorded: pending.recorded
             )
             record(outcome)
             onOutcome(outcome)
@@ -189,7 +191,9 @@ public final class ActionDispatcher: Sendable {
                     status: status,
                     attempts: attempts,
                     reason: reason,
-                    duration: ContinuousClock.now - start
+                    duration: ContinuousClock.now - start,
+                    group: !pending.members.isEmpty,
+                    recorded: pending.recorded
                 )
                 if status != .success {
                     logger.error(
@@ -222,7 +226,9 @@ public final class ActionDispatcher: Sendable {
                         attempts: attempts,
                         reason: reason,
                         duration: ContinuousClock.now - start,
-                        notBefore: notBefore
+                        notBefore: notBefore,
+                        group: !pending.members.isEmpty,
+                        recorded: pending.recorded
                     )
                 )
                 try? await clock.sleep(until: notBefore)

@@ -12,6 +12,10 @@ public struct ActionOutcome: Sendable {
     public var reason: String?
     public var duration: Duration
     public var notBefore: Date? = nil
+    /// `alertID` is a group's id: the outcome is that of every alert of the group.
+    public var group = false
+    /// False for a send the outbox does not hold (an Alertmanager re-send): nothing to record.
+    public var recorded = true
 
     /// Whether the action is done (every status but `pending`).
     public var isFinal: Bool { status.isFinal }

@@ -19,8 +19,27 @@ public struct AlertContext: @unchecked Sendable {
         values["rule"] = ["name": alert.rule, "description": ruleDescription ?? alert.description]
         let alertJSON = alert.jsonString
         self.alertJSON = alertJSON
+        values["alert"] = Self.alertValues(alert, json: alertJSON)
+        self.values = values
+    }
+
+    /// A group's context: the first alert's, plus `alerts` (each element the `alert.*` values of one alert) and
+    /// `group.id`, `group.count`; its JSON is `{"alerts": [...]}`.
+    public init(group id: String, alerts: [Alert]) {
+        let members = alerts.map { Self.alertValues($0, json: $0.jsonString) }
+        var values = alerts.first.map { AlertContext(alert: $0).values } ?? [:]
+        values["alerts"] = members
+        let json = JSONWriter.string(.object(JSONObject([("alerts", .array(alerts.map(\.json)))])))
+        values["group"] = ["id": id, "count": String(alerts.count), "json": json]
+        self.values = values
+        self.alertJSON = json
+    }
+
+    /// The `alert.*` values of one alert, `json` its alert JSON.
+    static func alertValues(_ alert: Alert, json alertJSON: String) -> [String: Any] {
         var alertValues: [String: Any] = [
             "id": alert.id,
+            "rule": alert.rule,
             "count": String(alert.count),
             "key": alert.keyText,
             "firstAt": Timestamp.format(alert.firstAt),
@@ -30,14 +49,14 @@ public struct AlertContext: @unchecked Sendable {
             "value": alert.value.map(JSONValue.format) ?? "",
             "startsAt": Timestamp.format(alert.startsAt),
             "endsAt": alert.endsAt.map(Timestamp.format) ?? "",
+            "headline": alert.headline,
             "json": alertJSON,
             "events": alert.events.map { event in
                 Dictionary(event.payload.members.map { ($0.key, Self.mustacheValue($0.value)) }) { first, _ in first }
             },
         ]
         if let match = alert.match { alertValues["match"] = match }
-        values["alert"] = alertValues
-        self.values = values
+        return alertValues
     }
 
     /// Numbers render as they arrived (`486`, not `486.0`); null renders empty.

@@ -35,7 +35,7 @@ public struct HTTPSender: Sendable {
         let body: Data
         switch (action.service, action.body) {
         case (.slack(let text), _):
-            let message = text.map(context.render) ?? alert.headline
+            let message = text.map(context.render) ?? rendering.groupHeadline ?? alert.headline
             body = Data(JSONWriter.string(.object(JSONObject([("text", .string(message))]))).utf8)
             headers.append(("Content-Type", "application/json"))
         case (.pagerduty(let routingKey, let severity, let summary), _):
@@ -50,7 +50,7 @@ public struct HTTPSender: Sendable {
                 ).utf8
             )
             headers.append(("Content-Type", "application/json"))
-        case (.alertmanager(let labels, let resolveAfter), _):
+        case (.alertmanager(let labels, let resolveAfter, _), _):
             body = Data(
                 JSONWriter.string(AlertmanagerAlert.body(for: alert, labels: labels, resolveAfter: resolveAfter)).utf8
             )

@@ -10,10 +10,20 @@ enum BatchStages {
         var actions: [ActionSpec]
         /// A silence muted it: recorded, not acted on.
         var silenced = false
+        /// The rule's `group`: the actions that take one wait for it.
+        var group: Rule.Group?
 
-        var record: AlertRecord { AlertRecord(alert: alert, actionKinds: actions.map(\.kind), silenced: silenced) }
-        /// The actions that will run.
-        var owed: Int { silenced ? 0 : actions.count }
+        /// Indexes of the actions that wait for the rule's group.
+        var waiting: Set<Int> {
+            guard group != nil, !silenced else { return [] }
+            return Set(actions.indices.filter { actions[$0].takesGroup })
+        }
+
+        var record: AlertRecord {
+            AlertRecord(alert: alert, actionKinds: actions.map(\.kind), silenced: silenced, waiting: waiting)
+        }
+        /// The actions that run now (those waiting for a group are counted when it is sent).
+        var owed: Int { silenced ? 0 : actions.count - waiting.count }
     }
 
     /// Journals the entries whose identity is new; returns, per entry, whether it was.
@@ -60,11 +70,8 @@ enum BatchStages {
             let silenced = silences.contains { $0.isActive(at: alert.firedAt) && $0.matches(alert) }
             (silenced ? metrics.silenced : alert.status == .resolved ? metrics.resolved : metrics.fired)[index]
                 .increment()
-            return Fired(
-                alert: alert,
-                actions: engine.ruleSet.rules[index].actions(for: alert.status),
-                silenced: silenced
-            )
+            let rule = engine.ruleSet.rules[index]
+            return Fired(alert: alert, actions: rule.actions(for: alert.status), silenced: silenced, group: rule.group)
         }
     }
 
@@ -92,9 +99,11 @@ enum BatchStages {
         for submission in batch { submission.completion(.failure(error)) }
     }
 
-    /// Hands the committed alerts' actions to the dispatcher (which never blocks).
+    /// Hands the committed alerts' actions to the dispatcher (which never blocks), but those waiting for a group.
     static func dispatch(_ fired: [Fired], to dispatcher: ActionDispatcher) {
-        for alert in fired where !alert.silenced { dispatcher.submit(alert.alert, actions: alert.actions) }
+        for alert in fired where !alert.silenced {
+            dispatcher.submit(alert.alert, actions: alert.actions, skipping: alert.waiting)
+        }
     }
 }
 
@@ -107,7 +116,8 @@ extension ActionOutcome {
             status: status,
             attempts: attempts,
             reason: reason,
-            notBefore: notBefore
+            notBefore: notBefore,
+            group: group
         )
     }
 }

@@ -1,6 +1,12 @@
 import Foundation
 
 extension JournalWriter {
+    /// One notification of a group sent before a restart: the group's id and the action's index.
+    struct GroupKey: Hashable {
+        var id: String
+        var actionIndex: Int
+    }
+
     /// Rebuilds windows, sequences and cooldowns from the journal and resumes pending actions: the writer's first
     /// work, before any message.
     ///
@@ -16,18 +22,33 @@ extension JournalWriter {
         var resumed = 0
         var abandoned: [OutboxUpdate] = []
         var renderings: [String: AlertRendering] = [:]  // one per alert, as when it fired
+        var sentGroups: [GroupKey: [OutboxEntry]] = [:]
+        var groupOrder: [GroupKey] = []
         for entry in try store.pendingActions() {
-            let actions = engine.ruleSet.rules.first { $0.name == entry.alert.rule }?.actions ?? []
+            let rule = engine.ruleSet.rules.first { $0.name == entry.alert.rule }
+            if entry.waiting {
+                // Not sent yet: back into its rule's group (which checks the action when it is sent).
+                groups.restore(entry.alert, group: rule?.group, actionIndex: entry.actionIndex, kind: entry.kind)
+                continue
+            }
+            let actions = rule?.actions ?? []
             guard entry.actionIndex < actions.count, actions[entry.actionIndex].kind == entry.kind else {
                 abandoned.append(
                     OutboxUpdate(
-                        alertID: entry.alert.deliveryID,
+                        alertID: entry.groupID ?? entry.alert.deliveryID,
                         actionIndex: entry.actionIndex,
                         status: .failure,
                         attempts: entry.attempts,
-                        reason: "the rule's actions changed before this one ran"
+                        reason: "the rule's actions changed before this one ran",
+                        group: entry.groupID != nil
                     )
                 )
+                continue
+            }
+            if let groupID = entry.groupID {
+                let key = GroupKey(id: groupID, actionIndex: entry.actionIndex)
+                if sentGroups[key] == nil { groupOrder.append(key) }
+                sentGroups[key, default: []].append(entry)
                 continue
             }
             resumed += 1
@@ -44,6 +65,24 @@ extension JournalWriter {
                 )
             )
         }
+        // A group sent before the stop: one notification per action, under the group's id, as it was first sent.
+        for key in groupOrder {
+            guard let entries = sentGroups[key], let first = entries.first,
+                let action = engine.ruleSet.rules.first(where: { $0.name == first.alert.rule })?.actions[
+                    key.actionIndex
+                ]
+            else { continue }
+            resumed += 1
+            let pending = PendingAction.group(
+                key.id,
+                alerts: entries.map(\.alert),
+                actions: [(key.actionIndex, action)],
+                attempts: first.attempts,
+                notBefore: first.notBefore
+            )
+            for action in pending { dispatcher.submit(action) }
+        }
+        try restoreResends(now: now)
         if !abandoned.isEmpty { try store.write { try $0.record(abandoned) } }
         adjustPending(by: resumed)
         if !rebuilt.due.isEmpty {

@@ -26,6 +26,10 @@ struct JournalWriter {
     var muted: [Alert] = []
     /// Notifications made outside a batch whose commit failed: recorded at the next tick.
     private(set) var unrecorded: [BatchStages.Fired] = []
+    /// Alerts of rules with `group`, waiting to be sent together (`JournalWriter+Groups.swift`).
+    var groups = NotificationGroups()
+    /// Firing condition alerts Alertmanager is told of again every `resend`, by alert id.
+    var resends: [String: [AlertmanagerResend]] = [:]
 
     init(
         ruleSet: RuleSet,
@@ -107,9 +111,23 @@ struct JournalWriter {
         }
         self.outcomes.removeAll(keepingCapacity: true)
         BatchStages.answer(batch, inserted: inserted, counters: counters)
+        act(on: fired, recordedOutcomes: outcomes)
+    }
+
+    /// What follows the commit of notifications: the actions that run now are dispatched, the others join their
+    /// rule's group; muted and Alertmanager-tracked alerts are noted.
+    mutating func act(on fired: [BatchStages.Fired], recordedOutcomes outcomes: [ActionOutcome]) {
         noteMuted(fired)
         adjustPending(by: fired.reduce(0) { $0 + $1.owed } - outcomes.count { $0.isFinal })
         BatchStages.dispatch(fired, to: dispatcher)
+        for notification in fired {
+            let waiting = notification.waiting
+            if let group = notification.group, !waiting.isEmpty {
+                let kinds = Dictionary(uniqueKeysWithValues: waiting.map { ($0, notification.actions[$0].kind) })
+                groups.add(notification.alert, group: group, actions: kinds)
+            }
+        }
+        trackResends(fired)
     }
 
     /// New rules: the state of every rule whose name and state definition are unchanged carries over, and the
@@ -120,6 +138,9 @@ struct JournalWriter {
         let now = Date()
         engine.startClock(at: now)
         let ended = engine.resolveRetired(at: now)
+        for rule in groups.rules where ruleSet.rules.first(where: { $0.name == rule })?.group == nil {
+            groups.hasten(rule: rule, to: now)  // no group to wait for any more
+        }
         metrics = RuleMetrics(rules: ruleSet.rules, factory: metricsFactory)
         publish(ruleSet)
         if !ended.isEmpty {
@@ -139,6 +160,8 @@ struct JournalWriter {
         let due = engine.advance(to: now)
         if !due.isEmpty || !unrecorded.isEmpty { notify(due) }
         unmute(at: now)
+        sendGroups(at: now)
+        resend(at: now)
     }
 
     /// Keeps the firing condition alerts a silence muted, and forgets those that resolved.
@@ -186,10 +209,8 @@ struct JournalWriter {
             return
         }
         unrecorded = []
-        noteMuted(fired)
         self.outcomes.removeAll(keepingCapacity: true)
-        adjustPending(by: fired.reduce(0) { $0 + $1.owed } - outcomes.count { $0.isFinal })
-        BatchStages.dispatch(fired, to: dispatcher)
+        act(on: fired, recordedOutcomes: outcomes)
     }
 
     mutating func adjustPending(by delta: Int) {

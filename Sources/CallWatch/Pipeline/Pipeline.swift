@@ -89,6 +89,7 @@ public final class Pipeline: Sendable {
     /// Records how an action's attempt ended, with the next batch: the dispatcher's outcome handler. After the
     /// writer has stopped, the outbox keeps the action pending and it runs again on the next start.
     public func record(_ outcome: ActionOutcome) {
+        guard outcome.recorded else { return }  // a send the outbox does not hold
         if !queue.append(.outcome(outcome)) {
             logger.warning(
                 "action outcome after shutdown; the action stays pending",

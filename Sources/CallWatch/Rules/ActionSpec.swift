@@ -13,6 +13,19 @@ public enum ActionSpec: Sendable {
         case .http(let action): action.service.kind
         }
     }
+
+    /// Whether the action sends a rule's group of alerts as one notification. PagerDuty and Alertmanager group
+    /// alerts themselves: they stay one event per alert.
+    public var takesGroup: Bool {
+        switch self {
+        case .log, .exec: true
+        case .http(let action):
+            switch action.service {
+            case .webhook, .slack: true
+            case .pagerduty, .alertmanager: false
+            }
+        }
+    }
 }
 
 public struct LogAction: Sendable {
@@ -42,8 +55,9 @@ public struct HTTPAction: Sendable {
         /// PagerDuty's Events API v2: trigger on firing, resolve on resolved, one `dedup_key` for an alert's life.
         case pagerduty(routingKey: Template, severity: String, summary: Template?)
         /// Alertmanager's API v2 (`POST <url>/api/v2/alerts`): labels `alertname`, the key fields and `labels`; a
-        /// condition's resolution ends the alert, any other alert ends `resolveAfter` after it fired.
-        case alertmanager(labels: [(name: String, value: String)], resolveAfter: Duration)
+        /// condition's resolution ends the alert, any other alert ends `resolveAfter` after it fired. A firing
+        /// condition alert is sent again every `resend`, so Alertmanager does not time it out.
+        case alertmanager(labels: [(name: String, value: String)], resolveAfter: Duration, resend: Duration)
 
         public var kind: String {
             switch self {

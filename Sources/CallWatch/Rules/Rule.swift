@@ -6,6 +6,19 @@ public struct Rule: Sendable {
         public var within: Duration
     }
 
+    /// `group: {wait, interval}`: the rule's alerts (any key) batched into one notification per action.
+    public struct Group: Sendable, Equatable {
+        /// How long the first alert of a group waits for others.
+        public var wait: Duration
+        /// How long after a group's notification the next one of the rule may go.
+        public var interval: Duration
+
+        public init(wait: Duration = .seconds(30), interval: Duration = .seconds(300)) {
+            self.wait = wait
+            self.interval = interval
+        }
+    }
+
     public struct Sequence: Sendable {
         public var field: FieldPath
         public var pattern: CompiledRegex
@@ -27,6 +40,8 @@ public struct Rule: Sendable {
     public var notify: [String] = []
     /// What happens when it fires: the inline `actions`, then each `notify` receiver's, in order.
     public var actions: [ActionSpec]
+    /// Batches the alerts of the rule for the actions that take a group (`ActionSpec.takesGroup`).
+    public var group: Group?
     /// Line of the rule in its file, for messages.
     public var line: Int
 
@@ -52,6 +67,11 @@ public struct Rule: Sendable {
 
     /// True when the rule keeps per-key state at all.
     public var isStateful: Bool { window != nil || sequence != nil || cooldown > .zero }
+
+    /// Whether the action at `index` waits for the rule's group instead of running per alert.
+    public func isGrouped(_ index: Int) -> Bool {
+        group != nil && index < actions.count && actions[index].takesGroup
+    }
 
     /// Whether an alert with `status` runs the rule's actions (`send_resolved: false` skips the resolved one).
     public func actions(for status: AlertStatus) -> [ActionSpec] {

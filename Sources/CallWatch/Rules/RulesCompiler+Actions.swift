@@ -204,9 +204,10 @@ extension RulesCompiler {
         )
     }
 
-    /// `alertmanager: {url, labels, resolve_after, timeout, retries}`: Alertmanager's API v2, `url` its base URL.
+    /// `alertmanager: {url, labels, resolve_after, resend, timeout, retries}`: Alertmanager's API v2, `url` its base
+    /// URL.
     mutating func compileAlertmanager(_ node: Node, defaults: RuleSet.Defaults, context: String) -> HTTPAction? {
-        let keys = ["url", "labels", "resolve_after", "timeout", "retries"]
+        let keys = ["url", "labels", "resolve_after", "resend", "timeout", "retries"]
         guard let entries = reader.mapping(node, allowed: keys, what: "alertmanager", context: context) else {
             return nil
         }
@@ -239,20 +240,17 @@ extension RulesCompiler {
                 }
             }
         }
-        var resolveAfter = Duration.seconds(300)
-        if let value = entries["resolve_after"],
-            let duration = reader.duration(value, what: "alertmanager.resolve_after", context: context)
-        {
-            if duration > .zero {
-                resolveAfter = duration
-            } else {
-                reader.error(value, "alertmanager.resolve_after must be longer than 0\(context)")
-            }
-        }
+        let resolveAfter = positiveDuration(
+            entries["resolve_after"],
+            default: .seconds(300),
+            what: "alertmanager.resolve_after",
+            context
+        )
+        let resend = positiveDuration(entries["resend"], default: .seconds(60), what: "alertmanager.resend", context)
         guard let url else { return nil }
         return serviceAction(
             url,
-            .alertmanager(labels: labels, resolveAfter: resolveAfter),
+            .alertmanager(labels: labels, resolveAfter: resolveAfter, resend: resend),
             entries,
             kind: "alertmanager",
             defaults: defaults,
@@ -318,5 +316,22 @@ extension RulesCompiler {
         default:
             return .literal(reader.json(node, context: context))
         }
+    }
+
+    /// A duration that must be longer than 0, or `fallback` when absent (or wrong, with its diagnostic).
+    mutating func positiveDuration(
+        _ node: Node?,
+        default fallback: Duration,
+        what: String,
+        _ context: String
+    )
+        -> Duration
+    {
+        guard let node, let duration = reader.duration(node, what: what, context: context) else { return fallback }
+        guard duration > .zero else {
+            reader.error(node, "\(what) must be longer than 0\(context)")
+            return fallback
+        }
+        return duration
     }
 }

@@ -283,6 +283,7 @@ struct RulesCompiler {
             reader.warning(node, "no 'actions' or 'notify': alerts are only counted and listed\(context)")
         }
         actions += notified
+        let group = entries["group"].flatMap { compileGroup($0, actions: actions, context: context) }
         let errorsAfter = reader.diagnostics.filter { $0.severity == .error }.count
         guard errorsAfter == errorsBefore, !name.isEmpty else { return nil }
         return Rule(
@@ -297,8 +298,34 @@ struct RulesCompiler {
             timing: timing,
             notify: notify,
             actions: actions,
+            group: group,
             line: node.mark?.line ?? 1
         )
+    }
+
+    /// `group: {wait, interval}` (defaults 30s and 5m). A group no action takes is only a warning.
+    mutating func compileGroup(_ node: Node, actions: [ActionSpec], context: String) -> Rule.Group? {
+        guard let fields = reader.mapping(node, allowed: ["wait", "interval"], what: "group", context: context) else {
+            return nil
+        }
+        var group = Rule.Group()
+        if let value = fields["wait"], let wait = reader.duration(value, what: "group.wait", context: context) {
+            group.wait = wait
+        }
+        if let value = fields["interval"],
+            let interval = reader.duration(value, what: "group.interval", context: context)
+        {
+            if interval <= .zero { reader.error(value, "group.interval must be longer than 0\(context)") }
+            group.interval = interval
+        }
+        if !actions.contains(where: \.takesGroup) {
+            reader.warning(
+                node,
+                "group has no effect\(context): only log, exec, http and slack actions send a group "
+                    + "(pagerduty and alertmanager stay one event per alert)"
+            )
+        }
+        return group
     }
 
     /// `receivers`: named lists of actions that rules name in `notify`.

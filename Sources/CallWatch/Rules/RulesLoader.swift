@@ -11,7 +11,7 @@ public enum RulesLoader {
     static let serverKeys = ["listen", "path", "max_body", "auth", "allow", "trust_forwarded"]
     static let ruleKeys = [
         "name", "description", "when", "by", "window", "sequence", "ratio", "aggregate", "absent", "gauge", "for",
-        "keep_firing_for", "repeat", "send_resolved", "cooldown", "notify", "actions",
+        "keep_firing_for", "repeat", "send_resolved", "cooldown", "notify", "group", "actions",
     ]
     /// The keys that say what a rule detects; a rule takes at most one.
     static let kindKeys = ["window", "sequence", "ratio", "aggregate", "absent", "gauge"]

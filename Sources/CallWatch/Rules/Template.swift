@@ -13,9 +13,11 @@ public struct Template: Sendable, CustomStringConvertible {
     /// Names a template may use besides payload fields.
     public static let ruleNames = ["name", "description"]
     public static let alertNames = [
-        "id", "count", "key", "match", "firstAt", "lastAt", "firedAt", "status", "value", "startsAt", "endsAt", "json",
-        "events",
+        "id", "rule", "count", "key", "match", "firstAt", "lastAt", "firedAt", "status", "value", "startsAt", "endsAt",
+        "headline", "json", "events",
     ]
+    /// Names of `group.*`, the notification of a rule's group of alerts (each of its `alerts` has `alertNames`).
+    public static let groupNames = ["id", "count", "json"]
 
     public enum ParseError: Error {
         /// Mustache syntax: line and column are within the template's own text (1-based).
@@ -55,6 +57,9 @@ public struct Template: Sendable, CustomStringConvertible {
         }
     }
 
+    /// The context's own names: `rule.*`, `alert.*`, `group.*`, and `alerts.*` inside `{{#alerts}}`.
+    static let namespaces = ["rule": ruleNames, "alert": alertNames, "alerts": alertNames, "group": groupNames]
+
     public func render(_ context: [String: Any]) -> String {
         isConstant ? source : template.render(context)
     }
@@ -78,8 +83,10 @@ public struct Template: Sendable, CustomStringConvertible {
             var components = name.split(separator: ".").map(String.init)
             if components.first == "alert", components.count > 2, components[1] == "events" {
                 components.removeFirst(2)
-            } else if components.first == "rule" || components.first == "alert" {
-                let known = components[0] == "rule" ? Self.ruleNames : Self.alertNames
+            } else if components.first == "alerts", components.count > 2, components[1] == "events" {
+                components.removeFirst(2)
+            } else if let first = components.first, let known = Self.namespaces[first] {
+                if components == ["alerts"] { continue }  // a section over the list
                 if components.count < 2 || !known.contains(components[1]) {
                     let word = components.count < 2 ? "" : components[1]
                     let hint = Suggestion.closest(to: word, in: known).map {
@@ -91,7 +98,10 @@ public struct Template: Sendable, CustomStringConvertible {
             }
             guard let first = components.first, first != "." else { continue }
             if FieldPath(components.joined(separator: ".")).isDocumented { continue }
-            if let suggestion = Suggestion.closest(to: first, in: FieldPath.documentedNames + ["rule", "alert"]) {
+            if let suggestion = Suggestion.closest(
+                to: first,
+                in: FieldPath.documentedNames + Self.namespaces.keys.sorted()
+            ) {
                 problems.append((.error, "unknown name '\(name)' in template; did you mean '\(suggestion)'?"))
             } else {
                 problems.append(

@@ -27,7 +27,7 @@ public protocol EventStore: Sendable {
     /// Stores a silence, replacing the one with its id (how one is expired: its end moved to now).
     func save(_ silence: Silence) throws
 
-    /// Actions still pending, oldest alert first.
+    /// Actions still pending or waiting for their rule's group, oldest alert first.
     func pendingActions() throws -> [OutboxEntry]
 
     /// The newest alerts with their actions.
@@ -42,8 +42,11 @@ public protocol JournalTransaction {
     /// Inserts each entry unless its identity is already journaled; returns, per entry, whether it was new.
     func insert(_ entries: [JournalEntry]) throws -> [Bool]
 
-    /// Records fired alerts with one pending outbox row per action.
+    /// Records fired alerts with one outbox row per action: pending, or waiting for the rule's group.
     func record(_ alerts: [AlertRecord]) throws
+
+    /// Sends the waiting rows of `alertIDs` as the group `id`: pending from now, updated together by id and index.
+    func group(_ id: String, alertIDs: [String]) throws
 
     /// Records actions' progress.
     func record(_ updates: [OutboxUpdate]) throws

@@ -8,6 +8,8 @@ public struct OutboxUpdate: Sendable, Equatable {
     public var attempts: Int
     public var reason: String?
     public var notBefore: Date?
+    /// `alertID` is a group's id: the update applies to the rows of every alert of the group.
+    public var group: Bool
 
     public init(
         alertID: String,
@@ -15,7 +17,8 @@ public struct OutboxUpdate: Sendable, Equatable {
         status: OutboxStatus,
         attempts: Int,
         reason: String? = nil,
-        notBefore: Date? = nil
+        notBefore: Date? = nil,
+        group: Bool = false
     ) {
         self.alertID = alertID
         self.actionIndex = actionIndex
@@ -23,5 +26,6 @@ public struct OutboxUpdate: Sendable, Equatable {
         self.attempts = attempts
         self.reason = reason
         self.notBefore = notBefore
+        self.group = group
     }
 }

@@ -5,7 +5,7 @@ import Synchronization
 /// The embedded store: SQLite in WAL mode through GRDB. One writer connection does all writes, so concurrent
 /// requests' events are committed together (group commit: see docs/design.md).
 public final class SQLiteStore: EventStore {
-    public static let schemaVersion = 5
+    public static let schemaVersion = 6
     /// WAL size (4 KiB frames) past which the writer finishes a checkpoint itself so the WAL starts over. Small:
     /// the writer's pause grows with the WAL, and a WAL that is rewritten in place rather than grown is cheaper to
     /// sync (BENCHMARKS.md has the measurements; docs/design.md the mechanism).
@@ -167,6 +167,17 @@ public final class SQLiteStore: EventStore {
                     """
             )
         }
+        // Grouped notifications: an action waiting for its rule's group, then the group it was sent with.
+        migrator.registerMigration("v6") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE outbox ADD COLUMN group_id TEXT;
+                    CREATE INDEX outbox_group ON outbox(group_id) WHERE group_id IS NOT NULL;
+                    CREATE INDEX outbox_waiting ON outbox(status) WHERE status = 'waiting';
+                    UPDATE meta SET value = '6' WHERE key = 'schema_version';
+                    """
+            )
+        }
         return migrator
     }
 
@@ -217,7 +228,10 @@ public final class SQLiteStore: EventStore {
                     """
             )
             let insertAction = try db.cachedStatement(
-                sql: "INSERT OR IGNORE INTO outbox (alert_id, action_index, kind, updated_at) VALUES (?, ?, ?, ?)"
+                sql: """
+                    INSERT OR IGNORE INTO outbox (alert_id, action_index, kind, status, updated_at)
+                    VALUES (?, ?, ?, ?, ?)
+                    """
             )
             for record in alerts {
                 let alert = record.alert
@@ -227,9 +241,17 @@ public final class SQLiteStore: EventStore {
                     record.silenced,
                 ])
                 for (index, kind) in record.actionKinds.enumerated() where !record.silenced {
-                    try insertAction.execute(arguments: [alert.deliveryID, index, kind, firedAt])
+                    let status: OutboxStatus = record.waiting.contains(index) ? .waiting : .pending
+                    try insertAction.execute(arguments: [alert.deliveryID, index, kind, status.rawValue, firedAt])
                 }
             }
+        }
+
+        func group(_ id: String, alertIDs: [String]) throws {
+            let update = try db.cachedStatement(
+                sql: "UPDATE outbox SET status = 'pending', group_id = ? WHERE alert_id = ? AND status = 'waiting'"
+            )
+            for alertID in alertIDs { try update.execute(arguments: [id, alertID]) }
         }
 
         func record(_ updates: [OutboxUpdate]) throws {
@@ -240,9 +262,15 @@ public final class SQLiteStore: EventStore {
                     WHERE alert_id = ? AND action_index = ?
                     """
             )
+            let updateGroup = try db.cachedStatement(
+                sql: """
+                    UPDATE outbox SET status = ?, attempts = ?, reason = ?, not_before = ?, updated_at = ?
+                    WHERE group_id = ? AND action_index = ?
+                    """
+            )
             let now = Date().timeIntervalSince1970
             for outcome in updates {
-                try update.execute(arguments: [
+                try (outcome.group ? updateGroup : update).execute(arguments: [
                     outcome.status.rawValue, outcome.attempts, outcome.reason,
                     outcome.notBefore?.timeIntervalSince1970, now, outcome.alertID, outcome.actionIndex,
                 ])
@@ -372,7 +400,7 @@ public final class SQLiteStore: EventStore {
         }
     }
 
-    /// Pending actions with their alerts. An alert whose stored JSON cannot be read back is skipped (it would
+    /// Pending and waiting actions with their alerts. An alert whose stored JSON cannot be read back is skipped (it would
     /// render nothing useful); its rows stay pending for an operator to see in `callwatch alerts`.
     public func pendingActions() throws -> [OutboxEntry] {
         try pool.read { db in
@@ -380,9 +408,9 @@ public final class SQLiteStore: EventStore {
                 db,
                 sql: """
                     SELECT alerts.body, alerts.envelopes, outbox.action_index, outbox.kind, outbox.attempts,
-                        outbox.not_before, alerts.id
+                        outbox.not_before, alerts.id, outbox.status, outbox.group_id
                     FROM outbox JOIN alerts ON alerts.id = outbox.alert_id
-                    WHERE outbox.status = 'pending' ORDER BY alerts.fired_at, outbox.action_index
+                    WHERE outbox.status IN ('pending', 'waiting') ORDER BY alerts.fired_at, outbox.action_index
                     """
             ).compactMap { row in
                 guard var alert = Alert(json: row[0], envelopes: row[1]) else { return nil }
@@ -394,7 +422,9 @@ public final class SQLiteStore: EventStore {
                     actionIndex: row[2],
                     kind: row[3],
                     attempts: row[4],
-                    notBefore: notBefore.map(Date.init(timeIntervalSince1970:))
+                    notBefore: notBefore.map(Date.init(timeIntervalSince1970:)),
+                    waiting: row[7] == OutboxStatus.waiting.rawValue,
+                    groupID: row[8]
                 )
             }
         }
@@ -461,7 +491,8 @@ public final class SQLiteStore: EventStore {
                     sql: """
                         DELETE FROM alerts WHERE id IN (
                             SELECT id FROM alerts WHERE fired_at < ? AND NOT EXISTS (
-                                SELECT 1 FROM outbox WHERE outbox.alert_id = alerts.id AND outbox.status = 'pending')
+                                SELECT 1 FROM outbox WHERE outbox.alert_id = alerts.id
+                                    AND outbox.status IN ('pending', 'waiting'))
                             LIMIT 5000)
                         """,
                     arguments: [cutoff]
