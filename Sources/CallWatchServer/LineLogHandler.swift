@@ -49,9 +49,10 @@ public struct LineLogHandler: LogHandler {
         let keys = metadata.keys.sorted()
         switch format {
         case .text:
+            // Control characters are escaped: a newline in an event's field cannot start a forged line.
             var line = "\(Timestamp.format(time)) \(level) \(label):"
-            for key in keys { line += " \(key)=\(metadata[key]!)" }
-            return line + " \(message)\n"
+            for key in keys { line += " \(escaped(key))=\(escaped("\(metadata[key]!)"))" }
+            return line + " \(escaped(message))\n"
         case .json:
             var members: [(key: String, value: JSONValue)] = [
                 ("time", .string(Timestamp.format(time))), ("level", .string(level.rawValue)),
@@ -60,6 +61,26 @@ public struct LineLogHandler: LogHandler {
             for key in keys { members.append((key, json(metadata[key]!))) }
             return JSONWriter.string(.object(JSONObject(members))) + "\n"
         }
+    }
+
+    /// `text` with each control character written as an escape (`\n`, `\r`, `\t`, `\u{1B}`…) and a backslash doubled
+    /// where it would be ambiguous, so one log event is always one line. Text without either is returned as is.
+    static func escaped(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return text }
+        var result = ""
+        result.reserveCapacity(text.utf8.count + 8)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case "\\": result += "\\\\"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
     }
 
     static func json(_ value: Logger.Metadata.Value) -> JSONValue {

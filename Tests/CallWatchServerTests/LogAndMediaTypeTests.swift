@@ -31,6 +31,23 @@ import Testing
         )
     }
 
+    /// A newline in an event's field (in metadata or the message) cannot start a forged line of its own.
+    @Test func controlCharactersInATextLineAreEscaped() {
+        let line = LineLogHandler.line(
+            .text,
+            time: Date(timeIntervalSince1970: 1_767_694_645.375),
+            level: .info,
+            label: "callwatch",
+            metadata: ["key": "destination=+65\n2026-01-06T10:17:25.375Z critical callwatch: forged\r\u{1B}[31m"],
+            message: "fired\nsecond \\ line"
+        )
+        #expect(line.split(separator: "\n").count == 1)
+        #expect(
+            line == "2026-01-06T10:17:25.375Z info callwatch: key=destination=+65\\n2026-01-06T10:17:25.375Z "
+                + "critical callwatch: forged\\r\\u{1B}[31m fired\\nsecond \\\\ line\n"
+        )
+    }
+
     @Test func textLineHasTimeLevelLabelSortedMetadataThenMessage() {
         #expect(
             Self.line(.text)

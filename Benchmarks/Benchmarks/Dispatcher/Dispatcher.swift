@@ -10,7 +10,7 @@ import Foundation
 
 final class SinkSlot: @unchecked Sendable {
     var sink: HTTPSink?
-    var actions: (exec: [ActionSpec], http: [ActionSpec])?
+    var actions: (exec: [ActionSpec], http: [ActionSpec], slack: [ActionSpec])?
 }
 
 let benchmarks: @Sendable () -> Void = {
@@ -57,7 +57,12 @@ let benchmarks: @Sendable () -> Void = {
                 // Built before the measured region; for the 10,000-alert bursts ~30 MB of fixtures that
                 // `peakMemoryResident` includes and "RSS growth during burst" does not.
                 let alerts = DispatcherFixtures.alerts(count: count, rule: "bench-\(kind)")
-                let actions = kind == "exec" ? slot.actions!.exec : slot.actions!.http
+                let actions =
+                    switch kind {
+                    case "exec": slot.actions!.exec
+                    case "slack": slot.actions!.slack
+                    default: slot.actions!.http
+                    }
                 ResidentMemory.resetPeak()
                 let before = ResidentMemory.currentKiB
                 let start = ContinuousClock.now
@@ -84,4 +89,10 @@ let benchmarks: @Sendable () -> Void = {
         alerts: 10_000
     )
     dispatcherBenchmark("http burst of 10,000 alerts", kind: "http", configuration: burstConfiguration, alerts: 10_000)
+    dispatcherBenchmark(
+        "slack receiver burst of 10,000 alerts",
+        kind: "slack",
+        configuration: burstConfiguration,
+        alerts: 10_000
+    )
 }

@@ -6,9 +6,12 @@ import Synchronization
 /// A rules file with one rule per action kind, loaded through `RulesLoader` like any other, so the actions are the
 /// compiled `ActionSpec`s `serve` would run.
 public enum DispatcherFixtures {
-    public static func actions(sinkURL: String) -> (exec: [ActionSpec], http: [ActionSpec]) {
+    public static func actions(sinkURL: String) -> (exec: [ActionSpec], http: [ActionSpec], slack: [ActionSpec]) {
         let yaml = """
             version: 1
+            receivers:
+              chat:
+                - slack: {url: "${CALLWATCH_BENCH_SINK}/slack"}
             rules:
               - name: bench-exec
                 when: {callStatus: CALL_DISCONNECTED}
@@ -18,6 +21,9 @@ public enum DispatcherFixtures {
                 when: {callStatus: CALL_DISCONNECTED}
                 actions:
                   - http: {url: "${CALLWATCH_BENCH_SINK}/hook"}
+              - name: bench-slack
+                when: {callStatus: CALL_DISCONNECTED}
+                notify: [chat]
             """
         do {
             let rules = try RulesLoader.load(
@@ -25,7 +31,7 @@ public enum DispatcherFixtures {
                 path: "dispatcher-bench.yaml",
                 environment: ["CALLWATCH_BENCH_SINK": sinkURL]
             )
-            return (rules.rules[0].actions, rules.rules[1].actions)
+            return (rules.rules[0].actions, rules.rules[1].actions, rules.rules[2].actions)
         } catch {
             fatalError("dispatcher rules do not load:\n\(error)")
         }
@@ -100,4 +106,70 @@ public func burst(
         dispatcher.finish()
     }
     tally.expectAllSucceeded(alerts.count, label)
+}
+
+/// The grouping burst: `count` events through a pipeline on a SQLite store in a temporary directory, each firing an
+/// alert of one rule with `group: {wait: 1h}` that notifies a Slack and a webhook receiver; then one tick past the
+/// wait. Waits until the sink has seen the group's requests (one per receiver) and fails if it saw more.
+public func groupedBurst(
+    count: Int,
+    sinkURL: String,
+    sink: HTTPSink,
+    configuration: ActionDispatcher.Configuration = .init()
+) async throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cw-group-bench-\(getpid())").path
+    try? FileManager.default.removeItem(atPath: directory)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let rules = try RulesLoader.load(
+        yaml: """
+            version: 1
+            receivers:
+              chat:
+                - slack: {url: "${CALLWATCH_BENCH_SINK}/slack"}
+              hooks:
+                - http: {url: "${CALLWATCH_BENCH_SINK}/hook"}
+            rules:
+              - name: bench-group
+                when: {callStatus: CALL_DISCONNECTED}
+                by: [destination]
+                group: {wait: 1h}
+                notify: [chat, hooks]
+            """,
+        path: "group-bench.yaml",
+        environment: ["CALLWATCH_BENCH_SINK": sinkURL]
+    )
+    let logger = Logger(label: "callwatch.bench") { _ in SwiftLogNoOpLogHandler() }
+    let dispatcher = ActionDispatcher(configuration: configuration, logger: logger)
+    let pipeline = Pipeline(
+        ruleSet: rules,
+        store: try SQLiteStore(path: directory + "/cw.db"),
+        dispatcher: dispatcher,
+        logger: logger
+    )
+    dispatcher.setOutcomeHandler { pipeline.record($0) }
+    let start = Date()
+    async let writer: Void = pipeline.run()
+    async let actions: Void = dispatcher.run()
+    try await withThrowingDiscardingTaskGroup { group in
+        for index in 0..<count {
+            group.addTask {
+                let body = Data(
+                    """
+                    {"eventType":"CALL_STATUS","payload":{"eventId":"g-\(index)","callId":"call-\(index)",\
+                    "callStatus":"CALL_DISCONNECTED","destination":"+6591\(100_000 + index)","sipCode":486}}
+                    """.utf8
+                )
+                let event = try CallEvent.decode(String(decoding: body, as: UTF8.self))
+                _ = try await pipeline.ingest(event, body: body, receivedAt: start)
+            }
+        }
+    }
+    pipeline.tick(at: start.addingTimeInterval(3601))
+    while sink.requests < 2 { try await Task.sleep(for: .milliseconds(5)) }
+    try await Task.sleep(for: .milliseconds(200))  // anything more would be a defect
+    dispatcher.finish()
+    pipeline.finish()
+    _ = await actions
+    try await writer
+    guard sink.requests == 2 else { fatalError("group: expected 2 requests, the sink saw \(sink.requests)") }
 }

@@ -85,25 +85,27 @@ public struct AlertContext: @unchecked Sendable {
     }
 
     /// `CALLWATCH_ALERT_ID`, `CALLWATCH_RULE`, `CALLWATCH_ALERT_STATUS`, `CALLWATCH_ALERT_VALUE` (empty without a
-    /// value) and every payload field as `CALLWATCH_<UPPER_SNAKE>`.
+    /// value) and every payload field as `CALLWATCH_<UPPER_SNAKE>`; the first four win over a payload field whose
+    /// name maps to the same variable.
     public static func environment(for alert: Alert) -> [String: String] {
-        var environment = [
-            "CALLWATCH_ALERT_ID": alert.id,
-            "CALLWATCH_RULE": alert.rule,
-            "CALLWATCH_ALERT_STATUS": alert.status.rawValue,
-            "CALLWATCH_ALERT_VALUE": alert.value.map(JSONValue.format) ?? "",
-        ]
-        guard let last = alert.events.last else { return environment }
-        for member in last.payload.members {
-            let value: String
-            switch member.value {
-            case .null: value = ""
-            case .array, .object: value = JSONWriter.string(member.value)
-            default: value = member.value.stringValue ?? ""
+        var environment: [String: String] = [:]
+        if let last = alert.events.last {
+            for member in last.payload.members {
+                let value: String
+                switch member.value {
+                case .null: value = ""
+                case .array, .object: value = JSONWriter.string(member.value)
+                default: value = member.value.stringValue ?? ""
+                }
+                environment["CALLWATCH_" + upperSnake(member.key)] = value
             }
-            environment["CALLWATCH_" + upperSnake(member.key)] = value
+            if let dtmf = last[.dtmf]?.stringValue { environment["CALLWATCH_DTMF"] = dtmf }
         }
-        if let dtmf = last[.dtmf]?.stringValue { environment["CALLWATCH_DTMF"] = dtmf }
+        // Set last: a payload field named `alertId` or `rule` cannot replace the hook's own variables.
+        environment["CALLWATCH_ALERT_ID"] = alert.id
+        environment["CALLWATCH_RULE"] = alert.rule
+        environment["CALLWATCH_ALERT_STATUS"] = alert.status.rawValue
+        environment["CALLWATCH_ALERT_VALUE"] = alert.value.map(JSONValue.format) ?? ""
         return environment
     }
 

@@ -43,7 +43,7 @@ public struct ExecRunner: Sendable {
         var environment = rendering.environment
         for (name, template) in action.env { environment[name] = context.render(template) }
         return Invocation(
-            argv: action.command.map(context.render),
+            argv: action.command.map { withoutNUL(context.render($0)) },
             environment: environment,
             stdin: action.stdin == .alert ? rendering.json : nil,
             workdir: action.workdir,
@@ -52,6 +52,12 @@ public struct ExecRunner: Sendable {
     }
 
     struct TimedOut: Error {}
+
+    /// `text` without its NUL characters: an environment value or argument is a C string, and a NUL from an event
+    /// would otherwise stop the hook from starting at all.
+    static func withoutNUL(_ text: String) -> String {
+        text.utf8.contains(0) ? String(text.unicodeScalars.filter { $0 != "\0" }.map(Character.init)) : text
+    }
 
     /// The daemon's own environment as `NAME=value` C-string rows, read once: a hook inherits it.
     static let inheritedEnvironment: [(name: String, row: [UInt8])] = ProcessInfo.processInfo.environment
@@ -66,7 +72,7 @@ public struct ExecRunner: Sendable {
         for (name, row) in inheritedEnvironment where overrides[name] == nil { rows.append(row) }
         for (name, value) in overrides {
             guard !name.isEmpty, !name.utf8.contains(UInt8(ascii: "=")), !name.utf8.contains(0) else { continue }
-            rows.append(Array("\(name)=\(value)\0".utf8))
+            rows.append(Array("\(name)=\(withoutNUL(value))\0".utf8))
         }
         return rows
     }

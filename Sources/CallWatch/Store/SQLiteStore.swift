@@ -213,10 +213,19 @@ public final class SQLiteStore: EventStore {
             var inserted: [Bool] = []
             inserted.reserveCapacity(entries.count)
             for entry in entries {
-                try insert.execute(arguments: [entry.identity, entry.receivedAt.timeIntervalSince1970, entry.body])
+                try insert.execute(arguments: [
+                    Self.storable(entry.identity), entry.receivedAt.timeIntervalSince1970, entry.body,
+                ])
                 inserted.append(db.changesCount > 0)
             }
             return inserted
+        }
+
+        /// An identity as the unique index holds it: text, or (holding a NUL, which SQLite's text binding would cut
+        /// the string at) its UTF-8 bytes as a blob. A blob never equals a text value, and blobs compare byte by
+        /// byte, so `a\u{0}b` and `a\u{0}c` stay two identities and no text identity changes.
+        static func storable(_ identity: String) -> any DatabaseValueConvertible {
+            identity.utf8.contains(0) ? Data(identity.utf8) : identity
         }
 
         func record(_ alerts: [AlertRecord]) throws {
@@ -343,9 +352,13 @@ public final class SQLiteStore: EventStore {
             var count = 0
             while let row = try rows.next() {
                 let bytes: Data = row[2]
-                try body(
-                    JournalEntry(identity: row[0], receivedAt: Date(timeIntervalSince1970: row[1]), body: bytes)
-                )
+                // An identity holding a NUL is stored as its bytes (`Transaction.storable`).
+                let identity: String =
+                    switch (row[0] as DatabaseValue).storage {
+                    case .blob(let data): String(decoding: data, as: UTF8.self)
+                    default: row[0]
+                    }
+                try body(JournalEntry(identity: identity, receivedAt: Date(timeIntervalSince1970: row[1]), body: bytes))
                 count += 1
             }
             return count

@@ -64,6 +64,29 @@ extension Actions {
             #expect(environment["CALLWATCH_ALERT_VALUE"] == "")
         }
 
+        /// A payload field whose name maps to one of the hook's own variables does not replace it.
+        @Test func payloadFieldsDoNotReplaceTheHooksOwnVariables() throws {
+            let alert = try ActionFixture.alert([
+                ("alertId", .string("forged")), ("alert_id", .string("forged")), ("rule", .string("forged")),
+                ("alertStatus", .string("forged")),
+            ])
+            let environment = AlertContext.environment(for: alert)
+            #expect(environment["CALLWATCH_ALERT_ID"] == alert.id)
+            #expect(environment["CALLWATCH_RULE"] == alert.rule)
+            #expect(environment["CALLWATCH_ALERT_STATUS"] == "firing")
+        }
+
+        /// A NUL in a payload field cannot reach a C string: it is dropped from the environment and the argv.
+        @Test func aNULInAFieldIsDroppedFromTheHooksEnvironmentAndArguments() throws {
+            let alert = try ActionFixture.alert([("destination", .string("+65\u{0}91"))])
+            let rows = ExecRunner.environmentRows(AlertContext.environment(for: alert))
+            let row = try #require(rows.first { $0.starts(with: Array("CALLWATCH_DESTINATION=".utf8)) })
+            #expect(row == Array("CALLWATCH_DESTINATION=+6591\u{0}".utf8))
+            let actions = try ActionFixture.actions(#"- exec: {command: [/bin/echo, "{{destination}}"]}"#)
+            guard case .exec(let exec) = actions[0] else { throw TestDeadline(description: "not exec") }
+            #expect(ExecRunner.invocation(for: exec, rendering: AlertRendering(alert: alert)).argv.last == "+6591")
+        }
+
         /// Exec and HTTP render from the rendering they are given; nothing is rebuilt from the alert.
         @Test func execAndHTTPRenderFromTheGivenRendering() throws {
             let alert = try ActionFixture.alert([("destination", .string("+6591234567"))])

@@ -51,6 +51,31 @@ import Testing
         }
     }
 
+    /// SQLite's text binding stops at a NUL: identities holding one are stored as bytes, so `a\0b` and `a\0c` are
+    /// two events (not the second a duplicate of `a`), and a text identity `a` is a third.
+    @Test func identitiesHoldingANULStayDistinct() async throws {
+        try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
+            let path = directory + "/cw.db"
+            func entry(_ identity: String) -> JournalEntry {
+                var entry = StoreFixture.entry("x")
+                entry.identity = identity
+                return entry
+            }
+            let store = try SQLiteStore(path: path)
+            let first = try store.append([entry("CALL_STATUS:a\u{0}b"), entry("CALL_STATUS:a\u{0}c")]) { _ in [] }
+            #expect(first == [true, true])
+            let again = try SQLiteStore(path: path).append(
+                [entry("CALL_STATUS:a\u{0}b"), entry("CALL_STATUS:a"), entry("CALL_STATUS:a\u{0}c")]
+            ) { _ in [] }
+            #expect(again == [false, true, false])
+            #expect(
+                try SQLiteStore(path: path).entries(since: .distantPast).map(\.identity) == [
+                    "CALL_STATUS:a\u{0}b", "CALL_STATUS:a\u{0}c", "CALL_STATUS:a",
+                ]
+            )
+        }
+    }
+
     @Test func newStoreIsWALWithASchemaVersion() async throws {
         try await withTemporaryDirectory(prefix: "callwatch-store") { directory in
             let store = try SQLiteStore(path: directory + "/nested/dir/cw.db")
