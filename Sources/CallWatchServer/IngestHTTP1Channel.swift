@@ -9,7 +9,8 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 
-/// Hummingbird's HTTP/1 child channel with one handler added: `POST {server.path}` is answered by `IngestHandler`
+/// Hummingbird's HTTP/1 child channel with two handlers added: `HTTP1ConnectionGuard` answers and closes what the
+/// parser refuses and honours HTTP/1.0 and `Connection: close`, and `POST {server.path}` is answered by `IngestHandler`
 /// on the connection's event loop, every other request goes on to the router. Through the router, per-request tasks
 /// and the async channel's hand-offs cost several times the route's own work (BENCHMARKS.md, "Ingest on the event
 /// loop"); the event loop does that work and hands the event to the journal's writer directly. NIO's pipelining
@@ -35,8 +36,10 @@ struct IngestHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
                 withEncoderConfiguration: .init(),
                 withDecoderLimitConfiguration: limits
             )
+            try pipeline.addHandler(HTTP1ConnectionGuard())
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
+            let idleTimeout = endpoint.requestGuard.idleTimeout
+            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger))
             try pipeline.addHandler(IngestHandler(endpoint: endpoint))
             return try NIOAsyncChannel(
                 wrappingChannelSynchronously: channel,

@@ -19,8 +19,10 @@ struct RequestGuard: Sendable {
     let headerName: HTTPField.Name?
     let expected: [UInt8]
     let isBasic: Bool
+    let idleTimeout: Duration
 
     init(server: ServerConfig) {
+        idleTimeout = server.idleTimeout
         allow = server.allow
         trustForwarded = server.trustForwarded
         maxBody = server.maxBody
@@ -34,8 +36,11 @@ struct RequestGuard: Sendable {
             expected = Array(("Basic " + Data("\(username):\(password)".utf8).base64EncodedString()).utf8)
             isBasic = true
         case .header(let name, let value):
-            headerName = HTTPField.Name(name)
-            expected = Array(value.utf8)
+            // The loader rejects a name that is not a field name; should one get here all the same, no request
+            // passes (an empty expected value never matches) rather than every request.
+            let parsed = HTTPField.Name(name)
+            headerName = parsed ?? .authorization
+            expected = parsed == nil ? [] : Array(value.utf8)
             isBasic = false
         case nil:
             headerName = nil

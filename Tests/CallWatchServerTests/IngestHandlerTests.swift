@@ -324,7 +324,7 @@ extension NIOAsyncTestingChannel {
     /// The next whole answer, waiting (up to 10 s) for the writer's commit to bring it to the event loop.
     fileprivate func waitForAnswer() async throws -> Answer {
         var parts: [HTTPResponsePart] = []
-        try await waitUntil("the ingest answer") {
+        try await waitUntil("the ingest answer", timeout: .seconds(30)) {
             while let part = try await readOutbound(as: HTTPResponsePart.self) { parts.append(part) }
             if case .end = parts.last { return true }
             return false

@@ -47,6 +47,8 @@ public struct ServerConfig: Sendable {
     public var auth: Auth?
     public var allow: [CIDR] = []
     public var trustForwarded: Bool = false
+    /// How long a connection may sit without a request in progress before the daemon closes it.
+    public var idleTimeout: Duration = .seconds(60)
 
     public var listen: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 

@@ -64,11 +64,17 @@ extension RulesCompiler {
             return nil
         }
         let command = list.compactMap { reader.template($0, what: "exec.command", context: context) }
+        if let program = command.first, program.isConstant, program.source.isEmpty || program.source.contains("\0") {
+            reader.error(list[0], "exec.command's program is empty or holds a NUL: it could never start\(context)")
+        }
         var env: [(String, Template)] = []
         if let value = entries["env"],
             let vars = reader.mapping(value, allowed: nil, what: "exec.env", context: context)
         {
-            for (name, _, valueNode) in vars.entries {
+            for (name, nameNode, valueNode) in vars.entries {
+                if name.isEmpty || name.contains("=") || name.contains("\0") {
+                    reader.error(nameNode, "exec.env name '\(name)' must be non-empty, without '=' or NUL\(context)")
+                }
                 if let template = reader.template(valueNode, what: "exec.env.\(name)", context: context) {
                     env.append((name, template))
                 }
@@ -112,12 +118,18 @@ extension RulesCompiler {
         var method = "POST"
         if let value = entries["method"], let text = reader.string(value, what: "http.method", context: context) {
             method = text.uppercased()
+            if !HTTPFieldSyntax.isToken(method) {
+                reader.error(value, "http.method '\(text)' is not an HTTP method name\(context)")
+            }
         }
         var headers: [(String, Template)] = []
         if let value = entries["headers"],
             let map = reader.mapping(value, allowed: nil, what: "http.headers", context: context)
         {
-            for (name, _, valueNode) in map.entries {
+            for (name, nameNode, valueNode) in map.entries {
+                if !HTTPFieldSyntax.isToken(name) {
+                    reader.error(nameNode, "http.headers: '\(name)' is not an HTTP field name\(context)")
+                }
                 if let template = reader.template(valueNode, what: "http.headers.\(name)", context: context) {
                     headers.append((name, template))
                 }

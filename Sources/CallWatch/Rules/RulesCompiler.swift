@@ -78,6 +78,13 @@ struct RulesCompiler {
         if let value = entries["max_body"], let size = reader.size(value, what: "server.max_body") {
             server.maxBody = size
         }
+        if let value = entries["idle_timeout"], let timeout = reader.duration(value, what: "server.idle_timeout") {
+            if timeout < .seconds(1) || timeout > .seconds(3600) {
+                reader.error(value, "server.idle_timeout must be between 1s and 1h")
+            } else {
+                server.idleTimeout = timeout
+            }
+        }
         if let value = entries["trust_forwarded"], let flag = reader.bool(value, what: "server.trust_forwarded") {
             server.trustForwarded = flag
         }
@@ -104,6 +111,7 @@ struct RulesCompiler {
         case "authorization":
             guard let text = reader.string(value, what: "server.auth.authorization") else { return nil }
             if text.isEmpty { reader.error(value, "server.auth.authorization is empty") }
+            checkFieldValue(text, at: value, what: "server.auth.authorization")
             return .authorization(text)
         case "basic":
             guard let fields = reader.mapping(value, allowed: ["username", "password"], what: "server.auth.basic"),
@@ -115,6 +123,11 @@ struct RulesCompiler {
             guard let username = reader.string(userNode, what: "username"),
                 let password = reader.string(passwordNode, what: "password")
             else { return nil }
+            if username.isEmpty || username.contains(":") {
+                reader.error(userNode, "server.auth.basic.username must be non-empty and hold no ':' (RFC 7617)")
+            }
+            checkFieldValue(username, at: userNode, what: "server.auth.basic.username")
+            checkFieldValue(password, at: passwordNode, what: "server.auth.basic.password")
             return .basic(username: username, password: password)
         default:
             guard let fields = reader.mapping(value, allowed: ["name", "value"], what: "server.auth.header"),
@@ -126,7 +139,23 @@ struct RulesCompiler {
             guard let name = reader.string(nameNode, what: "header name"),
                 let secret = reader.string(valueNode, what: "header value")
             else { return nil }
+            if !HTTPFieldSyntax.isToken(name) {
+                reader.error(
+                    nameNode,
+                    "server.auth.header.name '\(name)' is not an HTTP field name (letters, digits and !#$%&'*+-.^_`|~, "
+                        + "no spaces or ':'): no request could carry it, so the credential could not be checked"
+                )
+            }
+            if secret.isEmpty { reader.error(valueNode, "server.auth.header.value is empty") }
+            checkFieldValue(secret, at: valueNode, what: "server.auth.header.value")
             return .header(name: name, value: secret)
+        }
+    }
+
+    /// A credential holding CR, LF or NUL can never arrive in a request: an error, without echoing the secret.
+    mutating func checkFieldValue(_ text: String, at node: Node, what: String) {
+        if !HTTPFieldSyntax.isFieldValue(text) {
+            reader.error(node, "\(what) holds a line break or NUL, which no HTTP request can carry")
         }
     }
 
@@ -357,6 +386,14 @@ struct RulesCompiler {
     }
 
     mutating func compileRegex(_ pattern: String, _ node: Node, context: String) -> CompiledRegex? {
+        if let nested = CompiledRegex.nestedRepetition(in: pattern) {
+            reader.warning(
+                node,
+                "regular expression '\(pattern)' repeats a group that itself repeats ('\(nested)')\(context): "
+                    + "some values make that take exponential time, and a match that runs past its budget "
+                    + "counts as no match; write it without the nesting (e.g. '(a+)+' is 'a+')"
+            )
+        }
         do {
             return try CompiledRegex(pattern)
         } catch {

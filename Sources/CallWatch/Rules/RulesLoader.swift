@@ -8,7 +8,7 @@ public enum RulesLoader {
     static let topKeys = ["version", "server", "state", "defaults", "receivers", "rules"]
     static let actionKinds = ["log", "exec", "http", "slack", "pagerduty", "alertmanager"]
     static let pagerDutySeverities = ["critical", "error", "warning", "info"]
-    static let serverKeys = ["listen", "path", "max_body", "auth", "allow", "trust_forwarded"]
+    static let serverKeys = ["listen", "path", "max_body", "auth", "allow", "trust_forwarded", "idle_timeout"]
     static let ruleKeys = [
         "name", "description", "when", "by", "window", "sequence", "ratio", "aggregate", "absent", "gauge", "for",
         "keep_firing_for", "repeat", "send_resolved", "cooldown", "notify", "group", "actions",

@@ -37,8 +37,8 @@ final class DurabilityDaemon {
     private let process: Process
 
     /// Starts `callwatch serve -c RULES --listen 127.0.0.1:PORT --state STORE`; output goes to files named by
-    /// `label` in `directory`.
-    init(directory: String, rules: String, store: String, port: Int, label: String) throws {
+    /// `label` in `directory`. With `openFileLimit`, the daemon runs under that `ulimit -n`.
+    init(directory: String, rules: String, store: String, port: Int, label: String, openFileLimit: Int? = nil) throws {
         self.port = port
         stdoutPath = "\(directory)/\(label).stdout"
         stderrPath = "\(directory)/\(label).stderr"
@@ -50,6 +50,11 @@ final class DurabilityDaemon {
             "serve", "-c", rules, "--listen", "127.0.0.1:\(port)", "--state", store, "--log-format", "json",
             "--shutdown-grace", "3",
         ]
+        if let openFileLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments =
+                ["-c", "ulimit -n \(openFileLimit) && exec \"$0\" \"$@\"", Self.binary] + process.arguments!
+        }
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)

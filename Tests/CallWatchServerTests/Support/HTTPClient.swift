@@ -58,6 +58,8 @@ enum HTTPClient {
 
 /// A response read off a raw connection.
 struct RawResponse: Sendable {
+    /// `HTTP/1.1` or `HTTP/1.0`.
+    var version: String
     var status: Int
     /// Header names lowercased.
     var headers: [String: String]
@@ -77,6 +79,7 @@ struct RawResponse: Sendable {
         }
         let body = String(text[end.upperBound...])
         guard body.utf8.count >= Int(headers["content-length"] ?? "0") ?? 0 else { return nil }
+        self.version = String(statusLine[0])
         self.status = status
         self.headers = headers
         self.body = body
@@ -156,6 +159,34 @@ enum RawHTTP {
             } catch {
                 return (responses, true)
             }
+        }
+    }
+
+    /// Opens a connection, sends `request` (possibly nothing) and reads until the server closes it: how long that
+    /// took, with everything received; a nil time when the connection was still open after `within`.
+    static func untilClosed(
+        port: Int,
+        sending request: String = "",
+        within: Duration
+    ) async throws -> (after: Duration?, received: String) {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let underlying = channel.channel
+        let giveUp = underlying.eventLoop.scheduleTask(in: TimeAmount(within)) { underlying.close(promise: nil) }
+        defer { giveUp.cancel() }
+        let start = ContinuousClock.now
+        return try await channel.executeThenClose { inbound, outbound in
+            if !request.isEmpty { try await outbound.write(ByteBuffer(string: request)) }
+            var received = ""
+            do {
+                for try await chunk in inbound { received += String(buffer: chunk) }
+            } catch {}
+            let elapsed = ContinuousClock.now - start
+            return (elapsed < within ? elapsed : nil, received)
         }
     }
 
