@@ -24,6 +24,29 @@ public enum StartupError: Error, CustomStringConvertible {
 
 /// Builds the daemon: loads and checks the rules, opens the store, and wires routes and services (the journal's
 /// writer recovers first when it starts). `callwatch serve` and the tests both call this.
+/// The daemon's logger: one line per message on standard error, in the configured format and level.
+public func serveLogger(_ configuration: ServeConfiguration) -> Logger {
+    var logger = Logger(label: "callwatch") { label -> any LogHandler in
+        LineLogHandler(label: label, format: configuration.logFormat)
+    }
+    logger.logLevel = configuration.logLevel
+    return logger
+}
+
+/// Runs `app` until SIGTERM or SIGINT has shut it down, logging when the shutdown starts and when it is done.
+public func runUntilSignalled(_ app: some ApplicationProtocol, logger: Logger) async throws {
+    // Services shut down last-listed first: the notice hears the signal before the application does.
+    let group = ServiceGroup(
+        configuration: .init(
+            services: [app, ShutdownNotice(logger: logger)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+    )
+    try await group.run()
+    logger.info("callwatch stopped")
+}
+
 public func buildApplication(
     _ configuration: ServeConfiguration,
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
@@ -31,10 +54,7 @@ public func buildApplication(
     MetricsSetup.bootstrap()
     // SIGHUP means "reload"; until the watcher traps it, an early one must not end the process.
     signal(SIGHUP, SIG_IGN)
-    var logger = Logger(label: "callwatch") { label -> any LogHandler in
-        LineLogHandler(label: label, format: configuration.logFormat)
-    }
-    logger.logLevel = configuration.logLevel
+    let logger = serveLogger(configuration)
 
     var ruleSet: RuleSet
     do {

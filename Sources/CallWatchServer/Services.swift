@@ -111,3 +111,14 @@ struct CheckpointService: Service {
         }
     }
 }
+
+/// Logs that a shutdown has begun, as soon as the signal arrives (the application's own services say nothing
+/// until each is done).
+struct ShutdownNotice: Service {
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        logger.info("callwatch shutting down")
+    }
+}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CallWatch
 import Foundation
+import Synchronization
 
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,12 +51,16 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         var replay = CallWatch.Replay(ruleSet: ruleSet, keepDuplicates: keepDuplicates)
         var failed = false
+        // Actions that ended without success (after their retries): the run then exits 1.
+        let gaveUp = Mutex(0)
         let dispatcher =
             execute
             ? ActionDispatcher(
                 configuration: .init(defaults: ruleSet.defaults),
                 logger: LogSetup.logger(label: "callwatch.replay")
-            ) : nil
+            ) { outcome in
+                if outcome.status.isFinal, outcome.status != .success { gaveUp.withLock { $0 += 1 } }
+            } : nil
         let rules = Dictionary(ruleSet.rules.map { ($0.name, $0) }) { first, _ in first }
         let emit = { (alert: Alert) in
             print(json ? alert.jsonString : CallWatch.Replay.line(for: alert))
@@ -93,6 +98,11 @@ struct ReplayCommand: AsyncParsableCommand {
             printError(
                 "callwatch: \(replay.duplicatesSkipped) duplicate event(s) skipped (--keep-duplicates evaluates them)"
             )
+        }
+        let failedActions = gaveUp.withLock { $0 }
+        if failedActions > 0 {
+            printError("callwatch: \(failedActions) action(s) gave up (see the log above)")
+            failed = true
         }
         if failed { throw ExitCode.failure }
     }

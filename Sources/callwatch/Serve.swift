@@ -39,10 +39,12 @@ struct Serve: AsyncParsableCommand {
         do {
             let app = try await buildApplication(configuration)
             do {
-                try await app.runService()
+                try await runUntilSignalled(app, logger: serveLogger(configuration))
             } catch {
                 guard let reason = listenFailure(error) else { throw error }
-                printError("callwatch: cannot listen on \(listen ?? "server.listen of \(options.path)"): \(reason)")
+                // The address as the rules file gave it (it loaded a moment ago), unless --listen overrode it.
+                let address = listen ?? (try? RulesLoader.load(path: options.path))?.server.listen
+                printError("callwatch: cannot listen on \(address ?? "server.listen of \(options.path)"): \(reason)")
                 throw ExitCode.failure
             }
         } catch let error as StartupError {

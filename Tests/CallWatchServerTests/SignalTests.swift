@@ -21,15 +21,22 @@ struct Daemon {
     let process: Process
     let scratch: Scratch
 
-    /// Starts `callwatch serve` on 127.0.0.1 with an ephemeral port, logging JSON lines to `daemon.log`.
-    static func start(scratch: Scratch, listen: String = "127.0.0.1:0", logFile: String = "daemon.log") throws -> Daemon
+    /// Starts `callwatch serve` on 127.0.0.1 with an ephemeral port (with `listen: nil`, where the rules say),
+    /// logging JSON lines to `daemon.log`.
+    static func start(
+        scratch: Scratch,
+        listen: String? = "127.0.0.1:0",
+        logFile: String = "daemon.log"
+    ) throws
+        -> Daemon
     {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = [
-            "serve", "-c", scratch.path("rules.yaml"), "--listen", listen, "--state", scratch.path("state.db"),
-            "--log-format", "json", "--log-level", "info",
-        ]
+        process.arguments =
+            [
+                "serve", "-c", scratch.path("rules.yaml"), "--state", scratch.path("state.db"),
+                "--log-format", "json", "--log-level", "info",
+            ] + (listen.map { ["--listen", $0] } ?? [])
         process.currentDirectoryURL = URL(fileURLWithPath: scratch.directory)
         _ = FileManager.default.createFile(atPath: scratch.path(logFile), contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.path(logFile)))
@@ -139,6 +146,11 @@ struct SignalTests {
         #expect(status.1 == 0)
         let stored = try await RunningServer.storedIdentities(statePath: scratch.path("state.db"))
         #expect(stored == ["CALL_STATUS:signal-1", "CALL_STATUS:signal-2", "CALL_STATUS:signal-3"])
+        // The shutdown is logged as it starts and once it is done, the last line of the run.
+        let messages = daemon.log.compactMap { $0["message"] as? String }
+        let began = try #require(messages.firstIndex(of: "callwatch shutting down"), "\(messages)")
+        #expect(messages.last == "callwatch stopped", "\(messages)")
+        #expect(began < messages.count - 1)
     }
 
     @Test(
@@ -164,5 +176,19 @@ struct SignalTests {
         let output = secondScratch.read("daemon.log") ?? ""
         #expect(output.contains("cannot listen on 127.0.0.1:\(port)"), "said: \(output)")
         #expect(first.process.isRunning)
+
+        // The address taken from the rules file is named as such, not as "server.listen of …".
+        let thirdScratch = try Scratch()
+        defer { thirdScratch.remove() }
+        try thirdScratch.write(
+            "rules.yaml",
+            Fixture.config(server: ["listen: 127.0.0.1:\(port)"], rules: Self.rule("e2e-port", destination: "+7003"))
+        )
+        let third = try Daemon.start(scratch: thirdScratch, listen: nil)
+        defer { third.stop() }
+        let thirdStatus = try #require(await third.exitStatus(), "still running 20 s after failing to bind")
+        #expect(thirdStatus.1 == 1)
+        let thirdOutput = thirdScratch.read("daemon.log") ?? ""
+        #expect(thirdOutput.contains("callwatch: cannot listen on 127.0.0.1:\(port): "), "said: \(thirdOutput)")
     }
 }

@@ -51,8 +51,6 @@ public struct ExecRunner: Sendable {
         )
     }
 
-    struct TimedOut: Error {}
-
     /// `text` without its NUL characters: an environment value or argument is a C string, and a NUL from an event
     /// would otherwise stop the hook from starting at all.
     static func withoutNUL(_ text: String) -> String {
@@ -95,37 +93,52 @@ public struct ExecRunner: Sendable {
             workingDirectory: invocation.workdir.map { FilePath($0) },
             platformOptions: options
         )
-        do {
-            let result = try await withThrowingTaskGroup(of: ExecutionRecord?.self) { group in
-                group.addTask {
-                    let record = try await Subprocess.run(
-                        configuration,
-                        input: .inputWriter,
-                        output: .sequence,
-                        error: .sequence
-                    ) { execution in
-                        hookPID.value.withLock { $0 = execution.processIdentifier.value }
-                        async let fed: Void = Self.feed(input, to: execution.standardInputWriter)
-                        async let out = Self.collect(execution.standardOutput)
-                        async let err = Self.collect(execution.standardError)
-                        let collected = try await (out, err)
-                        await fed
-                        return collected
-                    }
-                    return ExecutionRecord(
-                        status: record.terminationStatus,
-                        stdout: record.closureResult.0,
-                        stderr: record.closureResult.1
+        // The hook runs in a task of its own so that a timeout frees the exec slot at once: cancelling it starts
+        // Subprocess's teardown (SIGTERM to the group, SIGKILL `killGrace` later), which runs on in that task.
+        let (finishes, finish) = AsyncStream.makeStream(of: Finish.self, bufferingPolicy: .bufferingOldest(1))
+        let execution = Task {
+            do {
+                let record = try await Subprocess.run(
+                    configuration,
+                    input: .inputWriter,
+                    output: .sequence,
+                    error: .sequence
+                ) { execution in
+                    hookPID.value.withLock { $0 = execution.processIdentifier.value }
+                    async let fed: Void = Self.feed(input, to: execution.standardInputWriter)
+                    async let out = Self.collect(execution.standardOutput)
+                    async let err = Self.collect(execution.standardError)
+                    let collected = try await (out, err)
+                    await fed
+                    return collected
+                }
+                finish.yield(
+                    .exited(
+                        ExecutionRecord(
+                            status: record.terminationStatus,
+                            stdout: record.closureResult.0,
+                            stderr: record.closureResult.1
+                        )
                     )
-                }
-                group.addTask {
-                    try await Task.sleep(until: deadline, clock: .continuous)
-                    throw TimedOut()
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!
+                )
+            } catch {
+                finish.yield(.failedToStart(error))
             }
-            guard let result else { return .failure(reason: "no result") }
+            finish.finish()
+        }
+        let timer = Task {
+            try? await Task.sleep(until: deadline, clock: .continuous)
+            finish.yield(Task.isCancelled ? .cutOff : .timedOut)
+        }
+        var iterator = finishes.makeAsyncIterator()
+        let first = await withTaskCancellationHandler {
+            await iterator.next() ?? .cutOff
+        } onCancel: {
+            timer.cancel()
+        }
+        timer.cancel()
+        switch first {
+        case .exited(let result):
             var logMetadata = metadata
             if !result.stdout.isEmpty { logMetadata["stdout"] = .string(result.stdout) }
             if !result.stderr.isEmpty { logMetadata["stderr"] = .string(result.stderr) }
@@ -136,20 +149,36 @@ public struct ExecRunner: Sendable {
             logMetadata["status"] = .string(result.status.description)
             logger.warning("exec action failed", metadata: logMetadata)
             return .retryable(reason: "command \(result.status)", retryAfter: nil)
-        } catch is TimedOut {
-            // The hook may have exited on SIGTERM, leaving children that ignore it in its process group: they
-            // get the SIGKILL the hook would have got when the grace period ends.
+        case .timedOut:
+            execution.cancel()
+            // The hook may exit on SIGTERM leaving children that ignore it in its process group: they get the
+            // SIGKILL the hook would have got when the grace period ends.
             let group = hookPID.value.withLock { $0 }
-            if group > 0, kill(-group, 0) == 0 {
-                try? await Task.sleep(until: deadline + killGrace, clock: .continuous)
-                kill(-group, SIGKILL)
+            let killAt = deadline + killGrace
+            Task {
+                try? await Task.sleep(until: killAt, clock: .continuous)
+                if group > 0, kill(-group, 0) == 0 { kill(-group, SIGKILL) }
             }
             logger.warning("exec action timed out", metadata: metadata)
             return .timeout(reason: "timed out after \(invocation.timeout)")
-        } catch {
+        case .cutOff:
+            // Shutdown past its grace: the hook is stopped (SIGTERM, then SIGKILL) and the action stays pending.
+            execution.cancel()
+            await execution.value
+            logger.warning("exec action cut off by shutdown; it runs again on the next start", metadata: metadata)
+            return .failure(reason: "cut off by shutdown")
+        case .failedToStart(let error):
             logger.warning("exec action could not start", metadata: metadata.merging(["error": "\(error)"]) { $1 })
             return .failure(reason: "cannot run \(program): \(error)")
         }
+    }
+
+    /// How a hook's run ended, whichever came first.
+    enum Finish: Sendable {
+        case exited(ExecutionRecord)
+        case failedToStart(any Error)
+        case timedOut
+        case cutOff
     }
 
     struct ExecutionRecord: Sendable {

@@ -75,22 +75,8 @@ public struct RuleTests {
     ) throws(RulesError) -> RuleTests {
         let text = try RulesLoader.readText(path)
         var reader = DiagnosingNodeReader(file: path, environment: environment)
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw RulesError(diagnostics: [
-                RulesLoader.yamlDiagnostic(
-                    error,
-                    path: path,
-                    lines: text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
-                )
-            ])
-        } catch {
-            throw RulesError(diagnostics: [
-                Diagnostic(file: path, line: 1, column: 1, severity: .error, message: "\(error)")
-            ])
-        }
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+        let root = try RulesLoader.compose(text, path: path, lines: lines)
         guard let root, let top = reader.mapping(root, allowed: ["config", "start", "tests"], what: "a test file")
         else {
             reader.error(nil, "a test file is a mapping with 'config' and 'tests'")

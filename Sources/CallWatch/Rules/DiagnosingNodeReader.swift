@@ -9,6 +9,10 @@ struct DiagnosingNodeReader {
     /// The source, line by line: lets a template error inside a `|` block scalar point at its own line and column.
     var lines: [Substring] = []
     var diagnostics: [Diagnostic] = []
+    /// Tags in the templates read so far, and the most a file's templates may hold: checking a template's names
+    /// renders it once, so this bounds the work a rules file can ask of `check` and of every reload.
+    var templateTags = 0
+    static let maxTemplateTags = 50_000
 
     var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
@@ -192,6 +196,13 @@ struct DiagnosingNodeReader {
         guard let text = string(node, what: what, context: context) else { return nil }
         do {
             let template = try Template(text)
+            templateTags += template.tags
+            if templateTags > Self.maxTemplateTags {
+                if templateTags - template.tags <= Self.maxTemplateTags {  // said once, where the total passed it
+                    error(node, "the file's templates hold more than \(Self.maxTemplateTags) tags in all\(context)")
+                }
+                return nil
+            }
             for problem in template.problems() {
                 // The rule's name goes before a "; did you mean …?" hint, as in every other message.
                 var message = problem.message

@@ -39,16 +39,7 @@ public enum RulesLoader {
     ) throws(RulesError) -> RuleSet {
         var reader = DiagnosingNodeReader(file: path, environment: environment)
         reader.lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw RulesError(diagnostics: [yamlDiagnostic(error, path: path, lines: reader.lines)])
-        } catch {
-            throw RulesError(diagnostics: [
-                Diagnostic(file: path, line: 1, column: 1, severity: .error, message: "invalid YAML: \(error)")
-            ])
-        }
+        let root = try compose(text, path: path, lines: reader.lines)
         guard let root else {
             throw RulesError(diagnostics: [
                 Diagnostic(
@@ -72,6 +63,59 @@ public enum RulesLoader {
     }
 
     /// A file's text, or a diagnostic saying plainly why it cannot be read.
+    /// The most a rules or test file may hold: its size, and its YAML nodes with every use of an alias counted
+    /// (a few hundred bytes of nested aliases otherwise expand to billions of nodes).
+    static let maxFileBytes = 8 << 20
+    static let maxNodes = 500_000
+
+    /// `text` composed into YAML nodes, within `maxFileBytes` and `maxNodes`; a YAML error as a diagnostic.
+    static func compose(_ text: String, path: String, lines: [Substring]) throws(RulesError) -> Node? {
+        func failure(_ message: String, line: Int = 1, column: Int = 1) -> RulesError {
+            RulesError(diagnostics: [
+                Diagnostic(file: path, line: line, column: column, severity: .error, message: message)
+            ])
+        }
+        guard text.utf8.count <= maxFileBytes else {
+            throw failure("the file is \(text.utf8.count) bytes; at most \(maxFileBytes) (8 MiB)")
+        }
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw RulesError(diagnostics: [yamlDiagnostic(error, path: path, lines: lines)])
+        } catch {
+            throw failure("invalid YAML: \(error)")
+        }
+        var budget = maxNodes
+        if let root, let mark = exhaust(root, budget: &budget) {
+            throw failure(
+                "the file expands to more than \(maxNodes) YAML nodes (each use of an alias counts its whole "
+                    + "value; here it passed the limit): write the repeated part out or use fewer nested aliases",
+                line: mark.line,
+                column: mark.column
+            )
+        }
+        return root
+    }
+
+    /// Walks `node` taking one from `budget` per node reached, aliases followed; where the budget ran out, or nil.
+    private static func exhaust(_ node: Node, budget: inout Int) -> (line: Int, column: Int)? {
+        budget -= 1
+        if budget < 0 { return node.mark.map { ($0.line, $0.column) } ?? (1, 1) }
+        switch node {
+        case .scalar, .alias: return nil
+        case .sequence(let sequence):
+            for element in sequence {
+                if let mark = exhaust(element, budget: &budget) { return mark }
+            }
+        case .mapping(let mapping):
+            for (key, value) in mapping {
+                if let mark = exhaust(key, budget: &budget) ?? exhaust(value, budget: &budget) { return mark }
+            }
+        }
+        return nil
+    }
+
     static func readText(_ path: String) throws(RulesError) -> String {
         func failure(_ reason: String) -> RulesError {
             RulesError(diagnostics: [
@@ -83,6 +127,9 @@ public enum RulesLoader {
             throw failure("no such file")
         }
         guard !isDirectory.boolValue else { throw failure("it is a directory") }
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > maxFileBytes {
+            throw failure("it is \(size) bytes; a rules or test file holds at most \(maxFileBytes) (8 MiB)")
+        }
         guard let data = FileManager.default.contents(atPath: path) else { throw failure("permission denied") }
         guard let text = String(data: data, encoding: .utf8) else { throw failure("it is not UTF-8 text") }
         return text

@@ -7,6 +7,8 @@ public struct Template: Sendable, CustomStringConvertible {
     let template: MustacheTemplate
     /// True when the source holds no tag: rendering returns `source` untouched.
     let isConstant: Bool
+    /// How many tags the source holds.
+    let tags: Int
 
     public var description: String { source }
 
@@ -24,9 +26,21 @@ public struct Template: Sendable, CustomStringConvertible {
         case syntax(message: String, line: Int, column: Int)
     }
 
+    /// How deep sections may nest. swift-mustache's parser recurses once per level, and a few thousand levels
+    /// overflow a thread's stack; a template people write nests two or three.
+    static let maxSectionDepth = 32
+    /// How many tags one template may hold: swift-mustache's parse time grows with the square of it (16,384 tags:
+    /// 4 s in a debug build).
+    static let maxTags = 2_000
+
     public init(_ source: String) throws(ParseError) {
         self.source = source
         self.isConstant = !source.contains("{{")
+        let scan = isConstant ? (tags: 0, problem: nil) : Self.scan(source)
+        self.tags = scan.tags
+        if let problem = scan.problem {
+            throw .syntax(message: problem.message, line: problem.line, column: problem.column)
+        }
         do {
             self.template = try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + source)
         } catch let error as MustacheTemplate.ParserError {
@@ -57,6 +71,63 @@ public struct Template: Sendable, CustomStringConvertible {
         }
     }
 
+    /// The tags in `source`, and the first that passes `maxSectionDepth` or `maxTags` (1-based line and column).
+    /// Reads tags as swift-mustache does, set-delimiter tags (`{{=<% %>=}}`) included, without parsing them further.
+    static func scan(_ source: String) -> (tags: Int, problem: (message: String, line: Int, column: Int)?) {
+        let bytes = Array(source.utf8)
+        var open = Array("{{".utf8)
+        var close = Array("}}".utf8)
+        func find(_ needle: [UInt8], from start: Int) -> Int? {
+            guard !needle.isEmpty, bytes.count >= needle.count, start <= bytes.count - needle.count else { return nil }
+            var index = start
+            while index <= bytes.count - needle.count {
+                if bytes[index] == needle[0], Array(bytes[index..<(index + needle.count)]) == needle { return index }
+                index += 1
+            }
+            return nil
+        }
+        func problem(_ message: String, at tag: Int) -> (message: String, line: Int, column: Int) {
+            let before = bytes[..<tag]
+            let line = before.count { $0 == UInt8(ascii: "\n") } + 1
+            let lineStart = before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
+            return (message, line, tag - lineStart + 1)
+        }
+        var tags = 0
+        var depth = 0
+        var position = 0
+        while let tag = find(open, from: position) {
+            let contentStart = tag + open.count
+            guard contentStart < bytes.count else { break }
+            let sigil = bytes[contentStart]
+            let closing = sigil == UInt8(ascii: "{") && open == Array("{{".utf8) ? Array("}}}".utf8) : close
+            guard let end = find(closing, from: contentStart) else { break }
+            position = end + closing.count
+            tags += 1
+            if tags > maxTags {
+                return (tags, problem("a template holds at most \(maxTags) tags", at: tag))
+            }
+            switch sigil {
+            case UInt8(ascii: "#"), UInt8(ascii: "^"), UInt8(ascii: "$"), UInt8(ascii: "<"):
+                depth += 1
+                if depth > maxSectionDepth {
+                    return (tags, problem("sections nest more than \(maxSectionDepth) deep here", at: tag))
+                }
+            case UInt8(ascii: "/"):
+                depth = max(0, depth - 1)
+            case UInt8(ascii: "="):
+                // `{{=<% %>=}}`: the new delimiters, separated by whitespace, end with `=`.
+                let inner = bytes[(contentStart + 1)..<end].split { $0 == 0x20 || $0 == 0x09 }
+                if inner.count == 2, inner[1].last == UInt8(ascii: "=") {
+                    open = Array(inner[0])
+                    close = Array(inner[1].dropLast())
+                }
+            default:
+                break
+            }
+        }
+        return (tags, nil)
+    }
+
     /// The context's own names: `rule.*`, `alert.*`, `group.*`, and `alerts.*` inside `{{#alerts}}`.
     static let namespaces = ["rule": ruleNames, "alert": alertNames, "alerts": alertNames, "group": groupNames]
 
@@ -72,7 +143,15 @@ public struct Template: Sendable, CustomStringConvertible {
         _ = template.render(NameProbe(path: "", recorder: recorder))
         // `{{alert.count}}` asks for `alert`, then `count` on it: keep only the full paths.
         let names = Set(recorder.names)
-        return names.filter { name in !names.contains { $0.hasPrefix(name + ".") } }.sorted()
+        var parents = Set<Substring>()
+        for name in names {
+            var rest = Substring(name)
+            while let dot = rest.lastIndex(of: ".") {
+                rest = rest[..<dot]
+                parents.insert(rest)
+            }
+        }
+        return names.filter { !parents.contains(Substring($0)) }.sorted()
     }
 
     /// Checks referenced names: `rule.*` and `alert.*` must be known; a top-level name that is not a documented

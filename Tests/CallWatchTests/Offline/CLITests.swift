@@ -235,6 +235,31 @@ final class CLITests {
         )
     }
 
+    @Test func replayExecuteExitsOneWhenAnActionGaveUp() throws {
+        let rules = """
+            version: 1
+            rules:
+              - name: every-hangup
+                when: {callStatus: CALL_DISCONNECTED}
+                actions:
+                  - exec: {command: ["\(scratch.path)/hook.sh", "{{eventId}}"]}
+            """
+        let hook = try write("#!/bin/sh\n[ \"$1\" = ok ] || exit 3\n", named: "hook.sh")
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: hook)
+        let config = try write(rules, named: "hooks.yaml")
+        let event = { (id: String) in
+            #"{"eventId": "\#(id)", "callStatus": "CALL_DISCONNECTED", "timestamp": "2026-11-24T10:00:00Z"}"#
+        }
+        let good = try Self.run(["replay", "-c", config, "--execute", try write(event("ok") + "\n", named: "ok.jsonl")])
+        #expect(good.status == 0, "\(good.stderr)")
+        let bad = try Self.run([
+            "replay", "-c", config, "--execute", try write(event("ok") + "\n" + event("no") + "\n", named: "no.jsonl"),
+        ])
+        #expect(bad.status == 1)
+        #expect(bad.stdoutLines.count == 2)
+        #expect(bad.stderr.contains("callwatch: 1 action(s) gave up (see the log above)"), "\(bad.stderr)")
+    }
+
     @Test func replayUntilCarriesTheClockPastTheLastEvent() throws {
         let path = try write(Self.failuresJSONL, named: "events.jsonl")
         let plain = try Self.run(["replay", "-c", "rules.yaml", path])
