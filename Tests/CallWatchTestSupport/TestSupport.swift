@@ -27,9 +27,22 @@ public func withTemporaryDirectory<T>(
 
 /// A port on 127.0.0.1 with nothing listening: bound to learn a free number, then closed.
 public func unusedPort() throws -> Int {
+    let (fd, port) = try boundLoopbackSocket()
+    close(fd)
+    return port
+}
+
+/// Runs `body` with a port on 127.0.0.1 that refuses connections for as long as `body` runs: a socket bound to it
+/// that never listens, so no other test's server can take the number meanwhile.
+public func withRefusingPort<T>(_ body: (Int) async throws -> T) async throws -> T {
+    let (fd, port) = try boundLoopbackSocket()
+    defer { close(fd) }
+    return try await body(port)
+}
+
+private func boundLoopbackSocket() throws -> (fd: Int32, port: Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw TestFailure("socket() failed: errno \(errno)") }
-    defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = 0
@@ -40,8 +53,12 @@ public func unusedPort() throws -> Int {
             bind(fd, generic, length) == 0 && getsockname(fd, generic, &length) == 0
         }
     }
-    guard bound else { throw TestFailure("bind() failed: errno \(errno)") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    guard bound else {
+        let failure = errno
+        close(fd)
+        throw TestFailure("bind() failed: errno \(failure)")
+    }
+    return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }
 
 /// Polls `condition` every `poll` until it holds or `timeout` passes; returns whether it held. For waiting on

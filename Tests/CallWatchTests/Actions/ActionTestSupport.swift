@@ -10,7 +10,7 @@ import Glibc
 import CallWatchTestSupport
 #endif
 
-/// The parent suite of every issue-3 action test, so `swift test --filter Actions` selects them all.
+/// The parent suite of every action test, so `swift test --filter Actions` selects them all.
 @Suite enum Actions {}
 
 /// A test waited for something that never came.

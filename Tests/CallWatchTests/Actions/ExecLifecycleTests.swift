@@ -32,7 +32,7 @@ extension Actions {
                 let (outcomes, aliveAtOutcome) = try await withDispatcher(killGrace: .seconds(3)) {
                     dispatcher,
                     outcomes in
-                    let actions = try ActionFixture.actions("- exec: {command: [\"\(hook)\"], timeout: 700ms}")
+                    let actions = try ActionFixture.actions("- exec: {command: [\"\(hook)\"], timeout: 2s}")
                     dispatcher.submit(try ActionFixture.alert(), actions: actions)
                     let outcomes = try await outcomes.wait(for: 1)
                     return (outcomes, !ProcessProbe.isGone(try Self.readPID(dir + "/hook.pid")))
@@ -89,16 +89,17 @@ extension Actions {
                 let hook = dir + "/leaky.sh"
                 try ActionFixture.writeScript(
                     """
+                    trap 'echo term > "\(dir)/got-term"; exit 0' TERM
                     (trap '' TERM; exec sleep 30) &
                     echo $! > "\(dir)/child.pid"
                     echo $$ > "\(dir)/hook.pid"
-                    trap 'echo term > "\(dir)/got-term"; exit 0' TERM
                     wait
                     """,
                     to: hook
                 )
                 let outcomes = try await withDispatcher(killGrace: .seconds(1)) { dispatcher, outcomes in
-                    let actions = try ActionFixture.actions("- exec: {command: [\"\(hook)\"], timeout: 500ms}")
+                    // The timeout leaves a loaded machine time to start the shell and set its trap.
+                    let actions = try ActionFixture.actions("- exec: {command: [\"\(hook)\"], timeout: 2s}")
                     dispatcher.submit(try ActionFixture.alert(), actions: actions)
                     return try await outcomes.wait(for: 1)
                 }

@@ -250,16 +250,16 @@ extension Actions {
         }
 
         @Test func unreachableServerIsRetriedThenFails() async throws {
-            let port = try unusedPort()
-            let collected = try await Self.run(
-                "- http: {url: \"http://127.0.0.1:\(port)/down\", retries: 2, timeout: 2s}",
-                for: try ActionFixture.alert()
-            )
-            let outcomes = collected.final
-            let outcome = try #require(outcomes.first)
-            #expect(outcome.status == .failure)
-            #expect(outcome.attempts == 3)
-            #expect(outcome.reason?.hasPrefix("network error") == true, "reason: \(outcome.reason ?? "nil")")
+            try await withRefusingPort { port in
+                let collected = try await Self.run(
+                    "- http: {url: \"http://127.0.0.1:\(port)/down\", retries: 2, timeout: 2s}",
+                    for: try ActionFixture.alert()
+                )
+                let outcome = try #require(collected.final.first)
+                #expect(outcome.status == .failure)
+                #expect(outcome.attempts == 3, "reason: \(outcome.reason ?? "nil")")
+                #expect(outcome.reason?.hasPrefix("network error") == true, "reason: \(outcome.reason ?? "nil")")
+            }
         }
 
         @Test func concurrentRequestsStayWithinTheLimit() async throws {
